@@ -1,0 +1,25 @@
+"""Test configuration: strict promotion rules, a PRNG-key fixture, hypothesis profile."""
+
+import jax
+import pytest
+from hypothesis import settings
+
+
+jax.config.update("jax_numpy_rank_promotion", "raise")
+jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+settings.register_profile("ngcx", max_examples=40, deadline=None, derandomize=True)
+settings.load_profile("ngcx")
+
+
+@pytest.fixture
+def getkey():
+    """Return a function that hands out fresh PRNG keys from a fixed seed."""
+    key = jax.random.key(0)
+
+    def _getkey():
+        nonlocal key
+        key, sub = jax.random.split(key)
+        return sub
+
+    return _getkey
