@@ -107,15 +107,21 @@ def test_inverse_functions():
     np.testing.assert_allclose(A.tanh(A.inverse_tanh(x)), x, rtol=1e-6, atol=1e-7)
     p = jnp.array([0.01, 0.2, 0.5, 0.8, 0.99])
     pc = np.clip(np.asarray(p, np.float64), 0.03, 0.97)
-    np.testing.assert_allclose(A.inverse_logistic(p), np.log(pc / ((1 - pc) + 1e-6)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        A.inverse_logistic(p), np.log(pc / ((1 - pc) + 1e-6)), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_array_equal(A.inverse_sigmoid(p), A.inverse_logistic(p))
     unclipped = A.inverse_logistic(p, clip_bound=0.0)
-    np.testing.assert_allclose(unclipped[1:4], np.log(np.asarray(p[1:4]) / (1 - p[1:4] + 1e-6)), rtol=1e-5)
+    np.testing.assert_allclose(
+        unclipped[1:4], np.log(np.asarray(p[1:4]) / (1 - p[1:4] + 1e-6)), rtol=1e-5
+    )
     # gradients vs finite differences
     inner = jnp.array([0.1, 0.3, 0.6, 0.9])
     fd = central_difference(lambda u: np.log(u / ((1 - u) + 1e-6)), np.asarray(inner), 1e-5)
     np.testing.assert_allclose(A.d_inverse_logistic(inner), fd, rtol=1e-3)
-    np.testing.assert_allclose(A.d_inverse_tanh(x), 1 / (1 - np.asarray(x, np.float64) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(
+        A.d_inverse_tanh(x), 1 / (1 - np.asarray(x, np.float64) ** 2), rtol=1e-5
+    )
     with pytest.raises(ValueError, match="clip_bound"):
         A.inverse_logistic(p, clip_bound=0.7)
 
@@ -131,7 +137,9 @@ def test_threshold_cauchy_values_and_finite_gradient():
     assert np.all(np.isfinite(g))
     pts = jnp.array([-3.0, -2.0, 1.5, 2.5])
     fd = central_difference(
-        lambda u: 0.5 * (u + np.sqrt(u**2 - 1)) * (u >= 1) + 0.5 * (u - np.sqrt(u**2 - 1)) * (u <= -1),
+        lambda u: (
+            0.5 * (u + np.sqrt(u**2 - 1)) * (u >= 1) + 0.5 * (u - np.sqrt(u**2 - 1)) * (u <= -1)
+        ),
         np.asarray(pts),
     )
     np.testing.assert_allclose(A.d_threshold_cauchy(pts, lmbda), fd, rtol=1e-3)
@@ -213,8 +221,22 @@ def test_kwta_bad_mask_shape_names_argument():
 
 def test_create_function_registry_and_derivative_source_of_truth():
     x = jnp.asarray(GRID)
-    for name in ["tanh", "sigmoid", "relu", "lrelu", "relu6", "elu", "silu", "gelu", "telu",
-                 "softplus", "sine", "identity", "heaviside", "unit_threshold"]:
+    for name in [
+        "tanh",
+        "sigmoid",
+        "relu",
+        "lrelu",
+        "relu6",
+        "elu",
+        "silu",
+        "gelu",
+        "telu",
+        "softplus",
+        "sine",
+        "identity",
+        "heaviside",
+        "unit_threshold",
+    ]:
         fx, dfx = A.create_function(name)
         np.testing.assert_allclose(dfx(x), jax.vmap(jax.grad(fx))(x), rtol=1e-6, atol=1e-7)
     fx, dfx = A.create_function("bkwta")
@@ -266,4 +288,6 @@ def test_swish_derivative_property(values, beta):
     x = jnp.asarray(values, dtype=jnp.float32)
     xn = np.asarray(x, np.float64)
     s = _sig(beta * xn)
-    np.testing.assert_allclose(A.d_swish(x, beta), s + beta * xn * s * (1 - s), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        A.d_swish(x, beta), s + beta * xn * s * (1 - s), rtol=1e-4, atol=1e-5
+    )

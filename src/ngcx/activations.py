@@ -49,6 +49,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from ._checks import concrete_float, float_array
 from ._custom_types import Scalar
 
 
@@ -111,11 +112,7 @@ __all__ = [
 
 
 def _float_array(x: ArrayLike, name: str = "x") -> Array:
-    """Convert to a floating JAX array, naming the argument if it is not real-valued."""
-    arr = jnp.asarray(x)
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        raise ValueError(f"`{name}` must be a floating-point array, got dtype {arr.dtype}.")
-    return arr
+    return float_array(x, name)
 
 
 # ---------------------------------------------------------------------------
@@ -219,21 +216,12 @@ def _quantile_winners(x: Array, members: Array, n_wta: int) -> Array:
     return jnp.any(mg & (xg >= thr), axis=-2)
 
 
-def _concrete_float(value: Any) -> float | None:
-    """``float(value)`` when ``value`` is concrete, ``None`` when it is traced."""
-    try:
-        return float(value)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        return None
-
-
 def _check_n_wta(n_wta: int, n_units: int) -> None:
     if not isinstance(n_wta, int) or isinstance(n_wta, bool):
         raise ValueError(f"`nWTA` must be a Python int, got {n_wta!r}.")
     if not 1 <= n_wta <= n_units:
         raise ValueError(
-            f"`nWTA` must lie in [1, n_units={n_units}] (the size of x's last axis), "
-            f"got {n_wta}."
+            f"`nWTA` must lie in [1, n_units={n_units}] (the size of x's last axis), got {n_wta}."
         )
 
 
@@ -348,6 +336,7 @@ def threshold_cauchy(x: Float[ArrayLike, "*shape"], lmbda: Scalar) -> Float[Arra
     no gradient).
     """
     x = _float_array(x)
+    lmbda = jnp.asarray(lmbda, dtype=x.dtype)
     u = jnp.square(x) - lmbda
     positive = u > 0
     root = jnp.where(positive, jnp.sqrt(jnp.where(positive, u, jnp.ones_like(u))), 0.0)
@@ -400,20 +389,20 @@ def softmax(x: Float[ArrayLike, "*batch n"], tau: Scalar = 0.0) -> Float[Array, 
     is subtracted first for overflow safety. For a ``(B, D)`` input this is ngc-learn's
     row-wise softmax.
     """
-    x = _float_array(x)
-    if x.ndim == 0:
+    xa = _float_array(x)
+    if xa.ndim == 0:
         raise ValueError("`x` must have at least one axis (the softmax axis).")
     tau_arr = jnp.asarray(tau)
     if tau_arr.ndim != 0:
         raise ValueError(f"`tau` must be a scalar, got shape {tau_arr.shape}.")
-    concrete = _concrete_float(tau)
+    concrete = concrete_float(tau)
     if concrete is None:
-        x = eqx.error_if(x, tau_arr < 0, "`tau` must be >= 0 (0 disables the temperature).")
+        xa = eqx.error_if(xa, tau_arr < 0, "`tau` must be >= 0 (0 disables the temperature).")
     elif concrete < 0:
         raise ValueError(f"`tau` must be >= 0 (0 disables the temperature), got {concrete}.")
     positive = tau_arr > 0
-    scale = jnp.where(positive, tau_arr, jnp.ones_like(tau_arr)).astype(x.dtype)
-    z = x / scale
+    scale = jnp.where(positive, tau_arr, jnp.ones_like(tau_arr)).astype(xa.dtype)
+    z = xa / scale
     z = z - jax.lax.stop_gradient(jnp.max(z, axis=-1, keepdims=True))
     e = jnp.exp(z)
     return e / jnp.sum(e, axis=-1, keepdims=True)

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
+from ._checks import concrete_float, float_array
 from ._custom_types import Key, Scalar
 
 
@@ -42,13 +43,6 @@ __all__ = [
 _EPS = 1e-8
 
 
-def _float_array(x: ArrayLike, name: str) -> Array:
-    arr = jnp.asarray(x)
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        raise ValueError(f"`{name}` must be a floating-point array, got dtype {arr.dtype}.")
-    return arr
-
-
 def _check_axis(axis: int, ndim: int, name: str = "axis") -> None:
     if not isinstance(axis, int) or not -ndim <= axis < ndim:
         raise ValueError(f"`{name}` must be an int in [{-ndim}, {ndim}), got {axis!r}.")
@@ -67,7 +61,7 @@ def normalize_matrix(
     vector, floored at $10^{-8}$, the projection is $P = \text{data} \cdot w/n$ and the
     result is $\text{data} + s(P - \text{data})$ for ``scale`` $s$ (default 1: $P$).
     """
-    data = _float_array(data, "data")
+    data = float_array(data, "data")
     if data.ndim != 2:
         raise ValueError(f"`data` must be 2-D, got shape {data.shape}.")
     if order not in (1, 2):
@@ -96,7 +90,7 @@ def normalize_block_matrix(
     block (Frobenius norm for ``order=2``), as in ngc-learn. The norm is of order
     ``order`` and $10^{-8}$ is added before dividing.
     """
-    matrix = _float_array(matrix, "matrix")
+    matrix = float_array(matrix, "matrix")
     if matrix.ndim != 2:
         raise ValueError(f"`matrix` must be 2-D, got shape {matrix.shape}.")
     if len(block_size) != 2 or any(int(b) <= 0 for b in block_size):
@@ -113,7 +107,9 @@ def normalize_block_matrix(
     elif axis == 1:
         norms = jnp.linalg.norm(blocks, ord=order, axis=3, keepdims=True)
     else:
-        norms = jnp.linalg.norm(blocks, ord=None if order == 2 else order, axis=(2, 3), keepdims=True)
+        norms = jnp.linalg.norm(
+            blocks, ord=None if order == 2 else order, axis=(2, 3), keepdims=True
+        )
     normalized = blocks * (norm_targ / (norms + _EPS))
     return normalized.transpose(0, 2, 1, 3).reshape(rows, cols)
 
@@ -121,30 +117,30 @@ def normalize_block_matrix(
 def clamp_min(x: Float[ArrayLike, "*shape"], min_val: Scalar) -> Float[Array, "*shape"]:
     r"""Lower-bound ``x`` at ``min_val``: $x$ where $x > \text{min}$, else ``min_val``
     (derivative $1[x > \text{min}]$, as ngc-learn's masked form)."""
-    x = _float_array(x, "x")
+    x = float_array(x, "x")
     return jnp.where(x > min_val, x, jnp.asarray(min_val, dtype=x.dtype))
 
 
 def clamp_max(x: Float[ArrayLike, "*shape"], max_val: Scalar) -> Float[Array, "*shape"]:
     r"""Upper-bound ``x`` at ``max_val``: $x$ where $x < \text{max}$, else ``max_val``."""
-    x = _float_array(x, "x")
+    x = float_array(x, "x")
     return jnp.where(x < max_val, x, jnp.asarray(max_val, dtype=x.dtype))
 
 
 def one_hot(P: Float[ArrayLike, "*batch classes"]) -> Float[Array, "*batch classes"]:
     """One-hot encoding of each row's arg-max (ties: the first maximum), dtype of ``P``."""
-    P = _float_array(P, "P")
+    P = float_array(P, "P")
     if P.ndim == 0:
         raise ValueError("`P` must have at least one axis (the class axis).")
     return jax.nn.one_hot(jnp.argmax(P, axis=-1), P.shape[-1], dtype=P.dtype)
 
 
 def chebyshev_norm(
-    d: Float[ArrayLike, "..."], axis: int = -1, keepdims: bool = False
-) -> Float[Array, "..."]:
+    d: Float[ArrayLike, " *shape"], axis: int = -1, keepdims: bool = False
+) -> Float[Array, " *rest"]:
     r"""Chebyshev (L-infinity) norm along ``axis``: $\max_i \lvert d_i\rvert$ (with ``d``
     a difference ``a - b`` this is the Chebyshev distance)."""
-    d = _float_array(d, "d")
+    d = float_array(d, "d")
     _check_axis(axis, max(d.ndim, 1))
     return jnp.max(jnp.abs(d), axis=axis, keepdims=keepdims)
 
@@ -154,7 +150,7 @@ def binarize(data: Float[ArrayLike, "*shape"], threshold: Scalar = 0.5) -> Float
 
     A piecewise-constant map: its gradient is zero (use :func:`ngcx.activations.threshold`
     for a straight-through step)."""
-    data = _float_array(data, "data")
+    data = float_array(data, "data")
     return (data > threshold).astype(data.dtype)
 
 
@@ -169,7 +165,7 @@ def layer_normalize(
 
     ngc-learn divides by the standard deviation of the *whole* input instead of each row's.
     """
-    x = _float_array(x, "x")
+    x = float_array(x, "x")
     if x.ndim == 0:
         raise ValueError("`x` must have at least one axis.")
     mu = jnp.mean(x, axis=-1, keepdims=True)
@@ -189,11 +185,8 @@ def drop_out(
     **Returns:** ``(output, mask)`` with ``mask`` already scaled (ngc-learn's convention:
     ``output = data * mask``). ``rate`` must lie in ``[0, 1)``.
     """
-    data = _float_array(data, "data")
-    try:
-        concrete = float(rate)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        concrete = None
+    data = float_array(data, "data")
+    concrete = concrete_float(rate)
     if concrete is not None and not 0.0 <= concrete < 1.0:
         raise ValueError(f"`rate` must lie in [0, 1), got {concrete}.")
     eps = jax.random.uniform(dkey, shape=data.shape, dtype=data.dtype)
@@ -207,7 +200,7 @@ def create_block_matrix(
     group_shape: tuple[int, int],
     alpha_inh: Scalar = -1.0,
     alpha_exc: Scalar = 1.0,
-) -> Float[Array, "rows*gh cols*gw"]:
+) -> Float[Array, "_ _"]:
     r"""Tile a block over the positive entries of ``map_matrix`` (zeros elsewhere).
 
     The block is ``alpha_exc`` on its diagonal and ``-alpha_inh`` off it (ngc-learn's sign
@@ -232,7 +225,7 @@ def group_mean(
     to every member: $y_i = \sum_g m_{gi} \bar x_g$ with $\bar x_g = \sum_j m_{gj} x_j /
     \sum_j m_{gj}$. A unit in no group gets 0; one in several gets the sum of its groups'
     means (as ngc-learn)."""
-    x = _float_array(x, "x")
+    x = float_array(x, "x")
     m = jnp.asarray(masks, dtype=x.dtype)
     if m.ndim == 1:
         m = m[None, :]
@@ -241,11 +234,12 @@ def group_mean(
             f"`masks` must have shape (n_groups, {x.shape[-1]}), got {tuple(m.shape)}."
         )
     counts = jnp.sum(m, axis=-1)
-    means = (x @ m.T) / jnp.where(counts > 0, counts, jnp.ones_like(counts))
-    return means @ m
+    sums = x @ m.T
+    safe = jnp.broadcast_to(jnp.where(counts > 0, counts, jnp.ones_like(counts)), sums.shape)
+    return (sums / safe) @ m
 
 
-def eye_wrapped(N: int, k: int, values: Float[ArrayLike, "N"]) -> Float[Array, "N N"]:
+def eye_wrapped(N: int, k: int, values: Float[ArrayLike, " N"]) -> Float[Array, "N N"]:
     r"""An ``N x N`` matrix with ``values`` on the ``k``-th diagonal wrapped around:
     entry $(i, (i + k) \bmod N)$ is ``values[i]`` (``k > 0`` above the diagonal,
     ``k < 0`` below), all else 0."""

@@ -68,6 +68,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from ._checks import check_nonnegative, check_positive, float_array
 from ._custom_types import Scalar
 
 
@@ -93,22 +94,6 @@ __all__ = [
     "arctan_estimator",
     "secant_lif_estimator",
 ]
-
-
-def _as_float(x: ArrayLike, name: str) -> Array:
-    arr = jnp.asarray(x)
-    if not jnp.issubdtype(arr.dtype, jnp.floating):
-        raise ValueError(f"`{name}` must be a floating-point array, got dtype {arr.dtype}.")
-    return arr
-
-
-def _check_positive(value: Any, name: str) -> None:
-    try:
-        concrete = float(value)
-    except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-        return  # traced (vmapped/jitted parameter): cannot be checked here
-    if not concrete > 0:
-        raise ValueError(f"`{name}` must be > 0, got {concrete}.")
 
 
 @jax.custom_jvp
@@ -155,7 +140,7 @@ class AbstractSurrogate(eqx.Module):
 
         ``1[v > thr]`` with `v`'s dtype; its jvp is $g(v - \\theta)(\\dot v - \\dot\\theta)$.
         """
-        v = _as_float(v, "v")
+        v = float_array(v, "v")
         thr_arr = jnp.broadcast_to(jnp.asarray(thr, dtype=v.dtype), v.shape)
         return _spike(self, v, thr_arr)
 
@@ -169,14 +154,14 @@ class AbstractSurrogate(eqx.Module):
         self, v: Float[ArrayLike, "*shape"], thr: Float[ArrayLike, "*#shape"] | Scalar = 0.0
     ) -> Float[Array, "*shape"]:
         r"""The relaxation $S(v - \theta)$ (differentiable by autodiff)."""
-        v = _as_float(v, "v")
+        v = float_array(v, "v")
         return self.relaxation(v - jnp.broadcast_to(jnp.asarray(thr, dtype=v.dtype), v.shape))
 
     def d_spike_fx(
         self, v: Float[ArrayLike, "*shape"], thr: Float[ArrayLike, "*#shape"] | Scalar = 0.0
     ) -> Float[Array, "*shape"]:
         r"""$\partial s / \partial v$ elementwise: exactly the tangent the spike's jvp carries."""
-        v = _as_float(v, "v")
+        v = float_array(v, "v")
         _, tangent = jax.jvp(lambda u: self(u, thr), (v,), (jnp.ones_like(v),))
         return tangent
 
@@ -209,11 +194,11 @@ class Triangular(AbstractSurrogate):
     from 0 (at $x = -w$) to 1 (at $x = w$) piecewise quadratically.
     """
 
-    width: float = 1.0
+    width: Scalar = 1.0
     name: ClassVar[str] = "triangular"
 
     def __check_init__(self):
-        _check_positive(self.width, "width")
+        check_positive(self.width, "width")
 
     def derivative(self, x):
         return jnp.maximum(0.0, 1.0 - jnp.abs(x) / self.width) / self.width
@@ -226,13 +211,13 @@ class TriangularExplicit(AbstractSurrogate):
     r"""Triangle with explicit peak height $h$ and half-width $w$:
     $g(x) = h \max(0, 1 - \lvert x\rvert / w)$; $S$ rises from 0 to $h w$."""
 
-    height: float = 1.0
-    width: float = 1.0
+    height: Scalar = 1.0
+    width: Scalar = 1.0
     name: ClassVar[str] = "triangular_explicit"
 
     def __check_init__(self):
-        _check_positive(self.height, "height")
-        _check_positive(self.width, "width")
+        check_positive(self.height, "height")
+        check_positive(self.width, "width")
 
     def derivative(self, x):
         return self.height * jnp.maximum(0.0, 1.0 - jnp.abs(x) / self.width)
@@ -245,11 +230,11 @@ class Boxcar(AbstractSurrogate):
     r"""Rectangular window of width $w$ and unit area: $g(x) = 1[\lvert x\rvert < w/2] / w$,
     $S(x) = \mathrm{clip}(x / w + 1/2, 0, 1)$."""
 
-    width: float = 1.0
+    width: Scalar = 1.0
     name: ClassVar[str] = "boxcar"
 
     def __check_init__(self):
-        _check_positive(self.width, "width")
+        check_positive(self.width, "width")
 
     def derivative(self, x):
         inside = jnp.abs(x) < 0.5 * self.width
@@ -269,12 +254,12 @@ class ArcTan(AbstractSurrogate):
     evaluates it at $v$, ignoring the threshold: pass ``thr=0`` to do the same.)
     """
 
-    alpha: float = 2.0
+    alpha: Scalar = 2.0
     ngclearn_scaling: bool = eqx.field(default=False, static=True)
     name: ClassVar[str] = "arctan"
 
     def __check_init__(self):
-        _check_positive(self.alpha, "alpha")
+        check_positive(self.alpha, "alpha")
 
     def _peak(self):
         return 1.0 / math.pi if self.ngclearn_scaling else 0.5 * self.alpha
@@ -298,14 +283,14 @@ class SecantLIF(AbstractSurrogate):
     the derivative of its ``surr_fx`` has $\mathrm{sech}^2$; ngcx uses $\mathrm{sech}^2$.
     """
 
-    c1: float = 0.82
-    c2: float = 0.08
+    c1: Scalar = 0.82
+    c2: Scalar = 0.08
     omit_scale: bool = eqx.field(default=True, static=True)
     name: ClassVar[str] = "secant_lif"
 
     def __check_init__(self):
-        _check_positive(self.c1, "c1")
-        _check_positive(self.c2, "c2")
+        check_positive(self.c1, "c1")
+        check_positive(self.c2, "c2")
 
     def _scale(self):
         return 1.0 if self.omit_scale else self.c1 * self.c2
@@ -322,11 +307,11 @@ class FastSigmoid(AbstractSurrogate):
     r"""Fast sigmoid / SuperSpike (Zenke and Ganguli, 2018):
     $g(x) = 1/(1 + k\lvert x\rvert)^2$, $S(x) = x / (1 + k\lvert x\rvert)$, slope $k$."""
 
-    slope: float = 25.0
+    slope: Scalar = 25.0
     name: ClassVar[str] = "fast_sigmoid"
 
     def __check_init__(self):
-        _check_positive(self.slope, "slope")
+        check_positive(self.slope, "slope")
 
     def derivative(self, x):
         return 1.0 / jnp.square(1.0 + self.slope * jnp.abs(x))
@@ -338,11 +323,11 @@ class FastSigmoid(AbstractSurrogate):
 class Sigmoid(AbstractSurrogate):
     r"""Logistic surrogate: $S(x) = \sigma(kx)$, $g(x) = k\sigma(kx)(1 - \sigma(kx))$."""
 
-    slope: float = 25.0
+    slope: Scalar = 25.0
     name: ClassVar[str] = "sigmoid"
 
     def __check_init__(self):
-        _check_positive(self.slope, "slope")
+        check_positive(self.slope, "slope")
 
     def derivative(self, x):
         s = jax.nn.sigmoid(self.slope * x)
@@ -356,11 +341,11 @@ class Tanh(AbstractSurrogate):
     r"""Hyperbolic-tangent surrogate: $S(x) = (1 + \tanh(kx))/2$,
     $g(x) = \tfrac{k}{2}(1 - \tanh^2(kx))$."""
 
-    slope: float = 1.0
+    slope: Scalar = 1.0
     name: ClassVar[str] = "tanh"
 
     def __check_init__(self):
-        _check_positive(self.slope, "slope")
+        check_positive(self.slope, "slope")
 
     def derivative(self, x):
         t = jnp.tanh(self.slope * x)
@@ -374,11 +359,11 @@ class Gaussian(AbstractSurrogate):
     r"""Gaussian surrogate: $g(x) = \exp(-x^2/2\sigma^2)/(\sigma\sqrt{2\pi})$,
     $S(x) = \Phi(x/\sigma)$ (the normal CDF)."""
 
-    sigma: float = 0.5
+    sigma: Scalar = 0.5
     name: ClassVar[str] = "gaussian"
 
     def __check_init__(self):
-        _check_positive(self.sigma, "sigma")
+        check_positive(self.sigma, "sigma")
 
     def derivative(self, x):
         z = x / self.sigma
@@ -393,17 +378,13 @@ class PiecewiseLinear(AbstractSurrogate):
     ``leak`` outside; $S$ is the continuous ramp $(x + w)/(2w)$ inside, continued with
     slope ``leak`` outside (SpikingJelly's ``PiecewiseLeakyReLU``)."""
 
-    width: float = 1.0
-    leak: float = 0.01
+    width: Scalar = 1.0
+    leak: Scalar = 0.01
     name: ClassVar[str] = "piecewise_linear"
 
     def __check_init__(self):
-        _check_positive(self.width, "width")
-        try:
-            if float(self.leak) < 0:
-                raise ValueError(f"`leak` must be >= 0, got {self.leak}.")
-        except (jax.errors.ConcretizationTypeError, jax.errors.TracerArrayConversionError):
-            pass
+        check_positive(self.width, "width")
+        check_nonnegative(self.leak, "leak")
 
     def derivative(self, x):
         inside = jnp.abs(x) < self.width
@@ -422,11 +403,11 @@ class Exponential(AbstractSurrogate):
     e^{-\beta\lvert x\rvert}$, $S$ the Laplace CDF ($\tfrac12 e^{\beta x}$ below 0,
     $1 - \tfrac12 e^{-\beta x}$ above)."""
 
-    beta: float = 5.0
+    beta: Scalar = 5.0
     name: ClassVar[str] = "exponential"
 
     def __check_init__(self):
-        _check_positive(self.beta, "beta")
+        check_positive(self.beta, "beta")
 
     def derivative(self, x):
         return 0.5 * self.beta * jnp.exp(-self.beta * jnp.abs(x))
@@ -545,9 +526,7 @@ def triangular_estimator(get_surr_fx: bool = False, width: float = 1.0):
     return _builder(Triangular, {"width": width}, get_surr_fx)
 
 
-def arctan_estimator(
-    get_surr_fx: bool = False, alpha: float = 2.0, ngclearn_scaling: bool = False
-):
+def arctan_estimator(get_surr_fx: bool = False, alpha: float = 2.0, ngclearn_scaling: bool = False):
     """ngc-learn's ``arctan_estimator`` (see :class:`ArcTan` for the corrected scaling).
 
     Signatures as in ngc-learn: ``spike_fx(v, thr)``, ``surr_fx(v, alpha=2.0, thr=0)``,
@@ -557,9 +536,7 @@ def arctan_estimator(
     return _builder(make, {"alpha": alpha}, get_surr_fx, surr_thr_first=False)
 
 
-def secant_lif_estimator(
-    get_surr_fx: bool = False, c1: float = 0.82, c2: float = 0.08
-):
+def secant_lif_estimator(get_surr_fx: bool = False, c1: float = 0.82, c2: float = 0.08):
     """ngc-learn's ``secant_lif_estimator`` (see :class:`SecantLIF`).
 
     Signatures and defaults as in ngc-learn: ``spike_fx(v, thr)``,
