@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's main command: install ngcx (with plots) into .venv and run the main job.
+# Extra arguments go to the job, e.g. `bash main.sh --epochs 5`.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ ! -x .venv/bin/ngcx ]; then
+  python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet -e ".[plots]"
+fi
+exec .venv/bin/ngcx demo "$@"
