@@ -1,5 +1,7 @@
 """Sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``."""
 
+from pathlib import Path
+
 import nox
 
 
@@ -21,7 +23,9 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff: lint and import order."""
     session.install("ruff>=0.5")
-    session.run("ruff", "check", "src", "tests", "benchmarks", "noxfile.py")
+    paths = [p for p in ("src", "tests", "benchmarks", "noxfile.py") if Path(p).exists()]
+    session.run("ruff", "check", *paths)
+    session.run("ruff", "format", "--check", *paths)
 
 
 @nox.session(python=PYTHON)
