@@ -1,0 +1,177 @@
+r"""Distribution initialisers for synaptic parameters (ngc-learn's ``DistributionGenerator``).
+
+Each generator returns an :class:`Initializer`, a small frozen spec that is called as
+``init(key, shape, dtype=None)``. Common options (ngc-learn's ``DistributionParams``),
+applied in this order after sampling:
+
+- ``amin`` / ``amax``: clip the values;
+- ``lower_triangle`` / ``upper_triangle``: keep the lower (upper) triangle of the last two
+  axes, diagonal included;
+- ``hollow``: zero the diagonal of the last two axes;
+- ``eye``: keep only the diagonal of the last two axes.
+
+Fan-in distributions use ``shape[0]`` (the number of inputs of a dense weight matrix
+``(n_in, n_out)``, or ``kh * kw * c_in`` for a filter ``(kh, kw, c_in, c_out)``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array
+
+from ._custom_types import Key
+
+
+__all__ = ["Initializer", "DistributionGenerator", "initialize_params"]
+
+Dist = Literal[
+    "constant", "uniform", "gaussian", "log_gaussian", "fan_in_uniform", "fan_in_gaussian"
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Initializer:
+    """A distribution spec; call it as ``init(key, shape, dtype=None)``."""
+
+    dist: Dist
+    params: tuple[tuple[str, float], ...] = ()
+    amin: float | None = None
+    amax: float | None = None
+    lower_triangle: bool = False
+    upper_triangle: bool = False
+    hollow: bool = False
+    eye: bool = False
+
+    def __post_init__(self):
+        if self.dist not in _SAMPLERS:
+            raise ValueError(f"`dist`: unknown distribution {self.dist!r}.")
+        if self.amin is not None and self.amax is not None and self.amin > self.amax:
+            raise ValueError(f"`amin` ({self.amin}) must not exceed `amax` ({self.amax}).")
+        if self.lower_triangle and self.upper_triangle:
+            raise ValueError("`lower_triangle` and `upper_triangle` are mutually exclusive.")
+
+    def __call__(self, key: Key, shape: tuple[int, ...], dtype: Any = None) -> Array:
+        if any(int(s) <= 0 for s in shape):
+            raise ValueError(f"`shape` must be positive, got {shape}.")
+        dtype = jnp.float32 if dtype is None else dtype
+        values = _SAMPLERS[self.dist](key, tuple(shape), dtype, dict(self.params))
+        if self.amin is not None or self.amax is not None:
+            values = jnp.clip(values, self.amin, self.amax)
+        if self.lower_triangle or self.upper_triangle or self.hollow or self.eye:
+            if len(shape) < 2:
+                raise ValueError("triangle/hollow/eye options need a shape with >= 2 axes.")
+            rows, cols = shape[-2], shape[-1]
+            if self.lower_triangle:
+                values = values * jnp.tril(jnp.ones((rows, cols), dtype))
+            if self.upper_triangle:
+                values = values * jnp.triu(jnp.ones((rows, cols), dtype))
+            if self.hollow:
+                values = values * (1 - jnp.eye(rows, cols, dtype=dtype))
+            if self.eye:
+                values = values * jnp.eye(rows, cols, dtype=dtype)
+        return values
+
+
+def _fan_in(shape: tuple[int, ...]) -> int:
+    return int(math.prod(shape[:-1])) if len(shape) > 1 else int(shape[0])
+
+
+def _constant(key, shape, dtype, p):
+    return jnp.full(shape, p.get("value", 1.0), dtype)
+
+
+def _uniform(key, shape, dtype, p):
+    return jax.random.uniform(key, shape, dtype, p.get("low", 0.0), p.get("high", 1.0))
+
+
+def _gaussian(key, shape, dtype, p):
+    return p.get("mean", 0.0) + p.get("std", 1.0) * jax.random.normal(key, shape, dtype)
+
+
+def _log_gaussian(key, shape, dtype, p):
+    return jnp.exp(_gaussian(key, shape, dtype, p))
+
+
+def _fan_in_uniform(key, shape, dtype, p):
+    bound = 1.0 / math.sqrt(_fan_in(shape))
+    return jax.random.uniform(key, shape, dtype, -bound, bound)
+
+
+def _fan_in_gaussian(key, shape, dtype, p):
+    return jax.random.normal(key, shape, dtype) / math.sqrt(_fan_in(shape))
+
+
+_SAMPLERS = {
+    "constant": _constant,
+    "uniform": _uniform,
+    "gaussian": _gaussian,
+    "log_gaussian": _log_gaussian,
+    "fan_in_uniform": _fan_in_uniform,
+    "fan_in_gaussian": _fan_in_gaussian,
+}
+
+_OPTION_NAMES = ("amin", "amax", "lower_triangle", "upper_triangle", "hollow", "eye")
+
+
+def _make(dist: Dist, params: dict[str, float], options: dict[str, Any]) -> Initializer:
+    unknown = set(options) - set(_OPTION_NAMES)
+    if unknown:
+        raise ValueError(f"unknown initialiser options {sorted(unknown)}; known: {_OPTION_NAMES}.")
+    return Initializer(dist, tuple(sorted(params.items())), **options)
+
+
+class DistributionGenerator:
+    """ngc-learn's generator names; each returns an :class:`Initializer`."""
+
+    @staticmethod
+    def constant(value: float = 1.0, **options: Any) -> Initializer:
+        """Every entry equal to ``value``."""
+        return _make("constant", {"value": value}, options)
+
+    @staticmethod
+    def uniform(low: float = 0.0, high: float = 1.0, **options: Any) -> Initializer:
+        """Uniform on ``[low, high)``."""
+        if not low < high:
+            raise ValueError(f"`low` ({low}) must be below `high` ({high}).")
+        return _make("uniform", {"low": low, "high": high}, options)
+
+    @staticmethod
+    def gaussian(mean: float = 0.0, std: float = 1.0, **options: Any) -> Initializer:
+        """Normal with ``mean`` and standard deviation ``std``."""
+        if not std > 0:
+            raise ValueError(f"`std` must be > 0, got {std}.")
+        return _make("gaussian", {"mean": mean, "std": std}, options)
+
+    @staticmethod
+    def log_gaussian(mean: float = 0.0, std: float = 1.0, **options: Any) -> Initializer:
+        """``exp`` of a normal with ``mean`` and ``std`` (log-normal)."""
+        if not std > 0:
+            raise ValueError(f"`std` must be > 0, got {std}.")
+        return _make("log_gaussian", {"mean": mean, "std": std}, options)
+
+    @staticmethod
+    def fan_in_uniform(**options: Any) -> Initializer:
+        """Uniform on ``[-1/sqrt(fan_in), 1/sqrt(fan_in)]``."""
+        return _make("fan_in_uniform", {}, options)
+
+    @staticmethod
+    def fan_in_gaussian(**options: Any) -> Initializer:
+        """Normal with standard deviation ``1/sqrt(fan_in)``."""
+        return _make("fan_in_gaussian", {}, options)
+
+
+def initialize_params(
+    key: Key, init_kernel: Initializer, shape: tuple[int, ...], dtype: Any = None
+) -> Array:
+    """ngc-learn's ``initialize_params``: sample ``init_kernel`` at ``shape``."""
+    if not isinstance(init_kernel, Initializer):
+        raise ValueError(
+            f"`init_kernel` must be an Initializer from DistributionGenerator, got "
+            f"{type(init_kernel).__name__}."
+        )
+    return init_kernel(key, shape, dtype)

@@ -1,0 +1,175 @@
+r"""Optax glue for local learning rules.
+
+A local rule (Hebbian, STDP, ...) returns an *ascent direction* shaped like its module.
+:func:`hebbian_optimizer` builds the optax chain that turns it into a parameter update:
+
+1. ``optax.scale(-sign_value)``: the ascent direction becomes a gradient $g$;
+2. ``optax.add_decayed_weights(w_decay)``: $g \mathrel{+}= \lambda_{wd} W$;
+3. the prior: ``"l2"`` adds $\lambda W$, ``"l1"`` adds $\lambda\,\mathrm{sign}(W)$,
+   ``"l1l2"`` both;
+4. ``optax.sgd(eta)``, ``optax.adam(eta)`` or Nesterov momentum (``"nag"``).
+
+With sgd the step is $W \leftarrow W + \eta(\text{sign}\,\Delta W - \lambda_{wd} W)$,
+ngc-learn's Hebbian update. :func:`apply_updates` runs the optimiser over the module's
+floating-point arrays, applies the step, then each synapse's ``project()`` (bounds,
+non-negativity). :func:`per_module` combines different chains for a tuple of modules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, TypeVar
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+from ._checks import check_nonnegative
+
+
+__all__ = [
+    "hebbian_optimizer",
+    "synapse_optimizer",
+    "add_l1_penalty",
+    "per_module",
+    "trainable",
+    "init_optimizer",
+    "apply_updates",
+    "project",
+]
+
+M = TypeVar("M")
+
+
+def add_l1_penalty(lmbda: float) -> optax.GradientTransformation:
+    r"""Add $\lambda\,\mathrm{sign}(W)$ to the incoming gradient (a Laplace prior)."""
+
+    def init_fn(params):
+        del params
+        return optax.EmptyState()
+
+    def update_fn(updates, state, params=None):
+        if params is None:
+            raise ValueError("add_l1_penalty needs `params` in `update`.")
+        updates = jax.tree_util.tree_map(lambda g, p: g + lmbda * jnp.sign(p), updates, params)
+        return updates, state
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def hebbian_optimizer(
+    eta: float,
+    optim_type: str = "sgd",
+    sign_value: float = 1.0,
+    w_decay: float = 0.0,
+    prior: str = "none",
+    prior_lmbda: float = 0.0,
+    momentum: float = 0.9,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+) -> optax.GradientTransformation:
+    """The optax chain for a Hebbian (ascent-direction) update; see the module docstring.
+
+    **Arguments:** `eta` learning rate; `optim_type` ``"sgd"``, ``"adam"`` or ``"nag"``;
+    `sign_value` sign (and scale) of the rule; `w_decay` weight decay; `prior` ``"none"``,
+    ``"l1"``, ``"l2"`` or ``"l1l2"`` with strength `prior_lmbda`; `momentum` for nag;
+    `b1`, `b2`, `eps` for adam.
+    """
+    check_nonnegative(eta, "eta")
+    check_nonnegative(w_decay, "w_decay")
+    check_nonnegative(prior_lmbda, "prior_lmbda")
+    parts: list[optax.GradientTransformation] = [optax.scale(-float(sign_value))]
+    if w_decay > 0:
+        parts.append(optax.add_decayed_weights(w_decay))
+    if prior in ("l2", "l1l2") and prior_lmbda > 0:
+        parts.append(optax.add_decayed_weights(prior_lmbda))
+    if prior in ("l1", "l1l2") and prior_lmbda > 0:
+        parts.append(add_l1_penalty(prior_lmbda))
+    if prior not in ("none", "l1", "l2", "l1l2"):
+        raise ValueError(f"`prior` must be 'none', 'l1', 'l2' or 'l1l2', got {prior!r}.")
+    if optim_type == "sgd":
+        parts.append(optax.sgd(eta))
+    elif optim_type == "adam":
+        parts.append(optax.adam(eta, b1=b1, b2=b2, eps=eps))
+    elif optim_type == "nag":
+        parts.append(optax.sgd(eta, momentum=momentum, nesterov=True))
+    else:
+        raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
+    return optax.chain(*parts)
+
+
+def synapse_optimizer(synapse: Any) -> optax.GradientTransformation:
+    """The chain of :func:`hebbian_optimizer` for a plastic synapse's own options
+    (``eta``, ``optim_type``, ``sign_value``, ``w_decay``, ``prior``, ``prior_lmbda``,
+    ``momentum``)."""
+    return hebbian_optimizer(
+        eta=synapse.eta,
+        optim_type=synapse.optim_type,
+        sign_value=synapse.sign_value,
+        w_decay=synapse.w_decay,
+        prior=synapse.prior,
+        prior_lmbda=synapse.prior_lmbda,
+        momentum=synapse.momentum,
+    )
+
+
+class PerModuleState(NamedTuple):
+    inner: tuple[Any, ...]
+
+
+def per_module(transforms: Sequence[optax.GradientTransformation]) -> optax.GradientTransformation:
+    """Apply ``transforms[i]`` to the ``i``-th element of a tuple of modules (each synapse
+    with its own options)."""
+    transforms = tuple(transforms)
+
+    def init_fn(params):
+        if len(params) != len(transforms):
+            raise ValueError(f"expected {len(transforms)} modules, got {len(params)}.")
+        return PerModuleState(tuple(t.init(p) for t, p in zip(transforms, params, strict=True)))
+
+    def update_fn(updates, state, params=None):
+        ps = (None,) * len(transforms) if params is None else params
+        out = [
+            t.update(u, s, p)
+            for t, u, s, p in zip(transforms, updates, state.inner, ps, strict=True)
+        ]
+        return tuple(u for u, _ in out), PerModuleState(tuple(s for _, s in out))
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def trainable(module: Any) -> Any:
+    """The floating-point arrays of ``module`` (everything else ``None``)."""
+    return eqx.filter(module, eqx.is_inexact_array)
+
+
+def init_optimizer(optimizer: optax.GradientTransformation, module: Any) -> Any:
+    """``optimizer.init`` over the module's trainable arrays."""
+    return optimizer.init(trainable(module))
+
+
+def project(module: M) -> M:
+    """Call ``project()`` on every sub-module that defines it (bounds, non-negativity)."""
+
+    def is_projectable(x: Any) -> bool:
+        return isinstance(x, eqx.Module) and callable(getattr(x, "project", None))
+
+    return jax.tree_util.tree_map(
+        lambda x: x.project() if is_projectable(x) else x, module, is_leaf=is_projectable
+    )
+
+
+def apply_updates(
+    module: M, updates: Any, opt_state: Any, optimizer: optax.GradientTransformation
+) -> tuple[M, Any]:
+    """Run ``optimizer`` on a local rule's ``updates`` (shaped like ``module``), apply the
+    step and project.
+
+    **Returns:** ``(new_module, new_opt_state)``.
+    """
+    params = trainable(module)
+    grads = trainable(updates)
+    steps, opt_state = optimizer.update(grads, opt_state, params)
+    return project(eqx.apply_updates(module, steps)), opt_state

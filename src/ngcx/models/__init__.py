@@ -1,0 +1,6 @@
+"""Flagship models built only from ngcx's public cells, synapses and learning rules."""
+
+from ._pcn import PCN as PCN, PCNMetrics as PCNMetrics
+
+
+__all__ = ["PCN", "PCNMetrics"]

@@ -1,0 +1,236 @@
+r"""Dense synapses: a static affine map and its Hebbian (two-factor) plastic variant."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._checks import check_nonnegative, check_positive
+from .._custom_types import Key
+from ..initializers import DistributionGenerator, Initializer
+
+
+__all__ = ["DenseSynapse", "HebbianSynapse", "hebbian_rule"]
+
+OptimType = Literal["sgd", "adam", "nag"]
+PriorType = Literal["none", "l1", "l2", "l1l2"]
+
+
+def _init_weights(
+    key: Key, shape: tuple[int, int], weight_init: Initializer | None, dtype: Any
+) -> Array:
+    if len(shape) != 2 or any(not isinstance(s, int) or s <= 0 for s in shape):
+        raise ValueError(f"`shape` must be two positive ints (n_in, n_out), got {shape!r}.")
+    init = DistributionGenerator.fan_in_gaussian() if weight_init is None else weight_init
+    return init(key, shape, dtype)
+
+
+class DenseSynapse(eqx.Module):
+    r"""A static dense synapse, $y = r \, x W + b$ (``resist_scale`` $r$).
+
+    **Fields:** ``weights`` of shape ``(n_in, n_out)``, ``biases`` of shape ``(n_out,)`` or
+    ``None``. Both are plain array leaves: ``jax.grad`` and optax treat them as parameters.
+    """
+
+    weights: Float[Array, "n_in n_out"]
+    biases: Float[Array, " n_out"] | None
+    resist_scale: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        key: Key,
+        weight_init: Initializer | None = None,
+        bias_init: Initializer | None = None,
+        resist_scale: float = 1.0,
+        use_bias: bool = False,
+        dtype: Any = None,
+    ):
+        """**Arguments:**
+
+        - `shape`: ``(n_in, n_out)``.
+        - `key`: PRNG key for the initialisers.
+        - `weight_init`: an :class:`ngcx.initializers.Initializer` (default: fan-in
+          Gaussian).
+        - `bias_init`: initialiser of the biases (default: zeros) when `use_bias`.
+        - `resist_scale`: multiplies the synaptic output (ngc-learn's resistance).
+        - `use_bias`: whether the synapse has biases (or pass `bias_init`).
+        - `dtype`: parameter dtype (default float32).
+        """
+        wkey, bkey = jax.random.split(key)
+        self.weights = _init_weights(wkey, shape, weight_init, dtype)
+        if use_bias or bias_init is not None:
+            init = DistributionGenerator.constant(0.0) if bias_init is None else bias_init
+            self.biases = init(bkey, (shape[1],), dtype)
+        else:
+            self.biases = None
+        self.resist_scale = float(resist_scale)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        n_in, n_out = self.weights.shape
+        return int(n_in), int(n_out)
+
+    def __call__(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_out"]:
+        """Transmit ``x`` (any leading batch axes): $r\\,xW + b$."""
+        y = self.resist_scale * (x @ self.weights)
+        if self.biases is not None:
+            y = y + jnp.broadcast_to(self.biases, y.shape)
+        return y
+
+    def backtransmit(self, post: Float[Array, "*batch n_out"]) -> Float[Array, "*batch n_in"]:
+        r"""Send a post-synaptic signal back through the transpose: $r\,\text{post}\,W^\top$
+        (the derivative of $\langle \text{post}, y(x)\rangle$ with respect to $x$)."""
+        return self.resist_scale * (post @ self.weights.T)
+
+
+class HebbianSynapse(DenseSynapse):
+    r"""A dense synapse with ngc-learn's two-factor Hebbian plasticity.
+
+    The rule (:func:`hebbian_rule`) returns the ascent direction
+    $\Delta W = (a\,\text{pre})^\top (b\,\text{post})$ and $\Delta b = \sum_{\text{batch}}
+    b\,\text{post}$ (``pre_wght`` $a$, ``post_wght`` $b$), shaped like the synapse.
+    ``ngcx.learning.synapse_optimizer(synapse)`` turns it into an optax chain: sign
+    (``sign_value``), weight decay (``w_decay``), the prior (``"l1"``, ``"l2"`` or
+    ``"l1l2"`` with ``prior_lmbda``), then sgd / adam / nesterov (``"nag"``) at learning
+    rate ``eta``. ``project()`` applies the bounds after each step: ``w_bound > 0``
+    clips the weights to ``[-w_bound, w_bound]`` (``[0, w_bound]`` when
+    ``is_nonnegative``), and ``is_nonnegative`` alone clips at 0.
+
+    With ``sign_value = 1`` and ``post`` the error $e = (z - \mu)/\sigma^2$ of a Gaussian
+    layer $\mu = \phi(z_{\text{pre}}) W$, $\Delta W$ is $-\partial F / \partial W$ for
+    the energy $F = \tfrac12\sigma^{-2}\lVert z - \mu\rVert^2$ (tested).
+    """
+
+    eta: float = eqx.field(static=True)
+    w_bound: float = eqx.field(static=True)
+    is_nonnegative: bool = eqx.field(static=True)
+    w_decay: float = eqx.field(static=True)
+    sign_value: float = eqx.field(static=True)
+    optim_type: OptimType = eqx.field(static=True)
+    pre_wght: float = eqx.field(static=True)
+    post_wght: float = eqx.field(static=True)
+    prior: PriorType = eqx.field(static=True)
+    prior_lmbda: float = eqx.field(static=True)
+    momentum: float = eqx.field(static=True)
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        *,
+        key: Key,
+        eta: float = 0.0,
+        weight_init: Initializer | None = None,
+        bias_init: Initializer | None = None,
+        w_bound: float = 0.0,
+        is_nonnegative: bool = False,
+        w_decay: float = 0.0,
+        sign_value: float = 1.0,
+        optim_type: OptimType = "sgd",
+        pre_wght: float = 1.0,
+        post_wght: float = 1.0,
+        prior: tuple[str, float] | None = None,
+        resist_scale: float = 1.0,
+        use_bias: bool = False,
+        momentum: float = 0.9,
+        dtype: Any = None,
+    ):
+        """**Arguments** (ngc-learn's names and defaults; see the class docstring):
+
+        - `shape`, `key`, `weight_init`, `bias_init`, `resist_scale`, `use_bias`, `dtype`:
+          as :class:`DenseSynapse`.
+        - `eta`: learning rate (``>= 0``; 0 freezes the synapse).
+        - `w_bound`: weight bound (0: none). `is_nonnegative`: clip weights at 0.
+        - `w_decay`: weight-decay coefficient. `sign_value`: multiplies the update
+          (1 ascends the Hebbian direction, -1 descends it).
+        - `optim_type`: ``"sgd"``, ``"adam"`` or ``"nag"`` (Nesterov, `momentum`).
+        - `pre_wght`, `post_wght`: scale the pre- and post-synaptic factors.
+        - `prior`: ``(name, lmbda)`` with name ``"l1"``, ``"l2"`` or ``"l1l2"``.
+        """
+        super().__init__(
+            shape,
+            key=key,
+            weight_init=weight_init,
+            bias_init=bias_init,
+            resist_scale=resist_scale,
+            use_bias=use_bias,
+            dtype=dtype,
+        )
+        check_nonnegative(eta, "eta")
+        check_nonnegative(w_bound, "w_bound")
+        check_nonnegative(w_decay, "w_decay")
+        check_positive(abs(sign_value), "sign_value")
+        if optim_type not in ("sgd", "adam", "nag"):
+            raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
+        prior_name, prior_lmbda = ("none", 0.0) if prior is None else prior
+        if prior_name not in ("none", "l1", "l2", "l1l2"):
+            raise ValueError(f"`prior` name must be 'l1', 'l2' or 'l1l2', got {prior_name!r}.")
+        check_nonnegative(prior_lmbda, "prior lmbda")
+        self.eta = float(eta)
+        self.w_bound = float(w_bound)
+        self.is_nonnegative = bool(is_nonnegative)
+        self.w_decay = float(w_decay)
+        self.sign_value = float(sign_value)
+        self.optim_type = optim_type
+        self.pre_wght = float(pre_wght)
+        self.post_wght = float(post_wght)
+        self.prior = prior_name  # type: ignore[assignment]
+        self.prior_lmbda = float(prior_lmbda)
+        self.momentum = float(momentum)
+
+    def hebbian_updates(
+        self, pre: Float[Array, "*batch n_in"], post: Float[Array, "*batch n_out"]
+    ) -> HebbianSynapse:
+        """:func:`hebbian_rule` applied to this synapse."""
+        return hebbian_rule(self, pre, post)
+
+    def project(self) -> HebbianSynapse:
+        """Apply the weight bounds / non-negativity after an update."""
+        w = self.weights
+        if self.w_bound > 0:
+            low = 0.0 if self.is_nonnegative else -self.w_bound
+            w = jnp.clip(w, low, self.w_bound)
+        elif self.is_nonnegative:
+            w = jnp.maximum(w, 0.0)
+        if w is self.weights:
+            return self
+        return eqx.tree_at(lambda s: s.weights, self, w)
+
+
+def hebbian_rule(
+    synapse: DenseSynapse,
+    pre: Float[Array, "*batch n_in"],
+    post: Float[Array, "*batch n_out"],
+) -> Any:
+    r"""Two-factor Hebbian update shaped like ``synapse``.
+
+    $\Delta W = (a\,\text{pre})^\top (b\,\text{post})$ summed over every leading (batch)
+    axis as one matrix product, and $\Delta b = \sum b\,\text{post}$ when the synapse has
+    biases; ``a``/``b`` are ``pre_wght``/``post_wght`` for a :class:`HebbianSynapse`
+    (1 otherwise). The result is the synapse with its arrays replaced by the updates
+    (an ascent direction: optimisers built by :mod:`ngcx.learning` negate it).
+    """
+    n_in, n_out = synapse.shape
+    if pre.shape[-1] != n_in or post.shape[-1] != n_out:
+        raise ValueError(
+            f"`pre` must end in {n_in} and `post` in {n_out} units, got shapes "
+            f"{pre.shape} and {post.shape}."
+        )
+    if pre.shape[:-1] != post.shape[:-1]:
+        raise ValueError(
+            f"`pre` and `post` must share their batch axes, got {pre.shape} and {post.shape}."
+        )
+    a = getattr(synapse, "pre_wght", 1.0)
+    b = getattr(synapse, "post_wght", 1.0)
+    pre2 = pre.reshape(-1, n_in)
+    post2 = post.reshape(-1, n_out)
+    dW = (a * b) * (pre2.T @ post2)
+    db = None if synapse.biases is None else b * jnp.sum(post2, axis=0)
+    return eqx.tree_at(
+        lambda s: (s.weights, s.biases), synapse, (dW, db), is_leaf=lambda x: x is None
+    )
