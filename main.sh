@@ -7,4 +7,4 @@ if [ ! -x .venv/bin/ngcx ]; then
   python3 -m venv .venv
   .venv/bin/python -m pip install --quiet -e ".[plots]"
 fi
-exec .venv/bin/ngcx demo "$@"
+exec .venv/bin/ngcx train pcn "$@"

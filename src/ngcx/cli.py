@@ -1,5 +1,8 @@
 """The ``ngcx`` command.
 
+``ngcx train pcn [--out DIR] [--epochs N] ...`` trains the flagship predictive coding
+network on the embedded digits (see :func:`ngcx.train.train_pcn`).
+
 ``ngcx demo [--out DIR]`` evaluates every activation and surrogate on a grid, checks that
 each carried derivative equals ``jax.grad`` through the function, prints a table and
 writes plots (``activations.png``, ``surrogates.png``) and ``demo.json`` to ``DIR``
@@ -21,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import activations, surrogates
+from .train import PCNConfig, train_pcn
 
 
 _DEMO_ACTIVATIONS = [
@@ -94,7 +98,48 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="evaluate activations and surrogates, write plots")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
+    train = sub.add_parser("train", help="train a flagship model on embedded data")
+    models = train.add_subparsers(dest="model", required=True)
+    pcn = models.add_parser("pcn", help="discriminative predictive coding network on digits")
+    defaults = PCNConfig()
+    pcn.add_argument("--out", default=defaults.out, help="output folder (default runs/pcn)")
+    pcn.add_argument("--epochs", type=int, default=defaults.epochs)
+    pcn.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    pcn.add_argument("--hidden", type=int, nargs="+", default=list(defaults.sizes[1:-1]))
+    pcn.add_argument("--T", type=int, default=defaults.T, help="E-step length")
+    pcn.add_argument("--tau-m", type=float, default=defaults.tau_m, help="ms")
+    pcn.add_argument("--dt", type=float, default=defaults.dt, help="ms")
+    pcn.add_argument("--act-fx", default=defaults.act_fx)
+    pcn.add_argument("--eta", type=float, default=defaults.eta)
+    pcn.add_argument("--optim", default=defaults.optim_type, choices=["sgd", "adam", "nag"])
+    pcn.add_argument("--seed", type=int, default=defaults.seed)
+    pcn.add_argument("--no-plots", action="store_true")
+    pcn.add_argument("--no-progress", action="store_true")
     return parser
+
+
+def _train_pcn(args: argparse.Namespace) -> int:
+    config = PCNConfig(
+        sizes=(64, *args.hidden, 10),
+        T=args.T,
+        tau_m=args.tau_m,
+        dt=args.dt,
+        act_fx=args.act_fx,
+        eta=args.eta,
+        optim_type=args.optim,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        out=str(args.out),
+        plots=not args.no_plots,
+    )
+    results = train_pcn(config, progress=not args.no_progress)
+    print(
+        f"final test accuracy {results['final_test_acc']:.4f}, train "
+        f"{results['final_train_acc']:.4f}, wall time {results['wall_time_s']:.1f}s; "
+        f"wrote {config.out}/"
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         worst = max(max(report["activations"].values()), max(report["surrogates"].values()))
         print(f"wrote {args.out} in {time.perf_counter() - start:.1f}s; worst mismatch {worst:.1e}")
         return 0 if worst < 1e-5 else 1
+    if args.command == "train" and args.model == "pcn":
+        return _train_pcn(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 
