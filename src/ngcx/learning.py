@@ -147,7 +147,8 @@ def trainable(module: Any) -> Any:
 
 def init_optimizer(optimizer: optax.GradientTransformation, module: Any) -> Any:
     """``optimizer.init`` over the module's trainable arrays."""
-    return optimizer.init(trainable(module))
+    with jax.numpy_dtype_promotion("standard"):
+        return optimizer.init(trainable(module))
 
 
 def project(module: M) -> M:
@@ -171,5 +172,8 @@ def apply_updates(
     """
     params = trainable(module)
     grads = trainable(updates)
-    steps, opt_state = optimizer.update(grads, opt_state, params)
+    # optax mixes its int32 step count with floats; keep working when a user (or the
+    # test-suite) runs JAX with strict dtype promotion.
+    with jax.numpy_dtype_promotion("standard"):
+        steps, opt_state = optimizer.update(grads, opt_state, params)
     return project(eqx.apply_updates(module, steps)), opt_state

@@ -131,7 +131,7 @@ class HebbianSynapse(DenseSynapse):
         is_nonnegative: bool = False,
         w_decay: float = 0.0,
         sign_value: float = 1.0,
-        optim_type: OptimType = "sgd",
+        optim_type: str = "sgd",
         pre_wght: float = 1.0,
         post_wght: float = 1.0,
         prior: tuple[str, float] | None = None,
@@ -176,7 +176,7 @@ class HebbianSynapse(DenseSynapse):
         self.is_nonnegative = bool(is_nonnegative)
         self.w_decay = float(w_decay)
         self.sign_value = float(sign_value)
-        self.optim_type = optim_type
+        self.optim_type = optim_type  # type: ignore[assignment]
         self.pre_wght = float(pre_wght)
         self.post_wght = float(post_wght)
         self.prior = prior_name  # type: ignore[assignment]

@@ -1,0 +1,164 @@
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from hypothesis import given, strategies as st
+
+from ngcx import learning
+from ngcx.initializers import DistributionGenerator
+from ngcx.synapses import DenseSynapse, HebbianSynapse, hebbian_rule
+
+
+def test_dense_synapse_forward_backtransmit_and_grad(getkey):
+    syn = DenseSynapse((3, 2), key=getkey(), use_bias=True, resist_scale=2.0)
+    syn = eqx.tree_at(lambda s: s.biases, syn, jnp.array([0.5, -0.5]))
+    x = jax.random.normal(getkey(), (4, 3))
+    np.testing.assert_allclose(syn(x), 2.0 * x @ syn.weights + syn.biases[None], rtol=1e-6)
+    post = jax.random.normal(getkey(), (4, 2))
+    np.testing.assert_allclose(
+        syn.backtransmit(post), jax.grad(lambda u: jnp.sum(post * syn(u)))(x), rtol=1e-5
+    )
+    g = jax.grad(lambda s: jnp.sum(s(x) ** 2))(syn)
+    assert g.weights.shape == (3, 2) and g.biases.shape == (2,)
+    np.testing.assert_allclose(jax.vmap(syn)(x), syn(x), rtol=1e-6)
+    with pytest.raises(ValueError, match="shape"):
+        DenseSynapse((3, 0), key=getkey())
+
+
+def test_weight_initialisers(getkey):
+    syn = DenseSynapse((50, 40), key=getkey(), weight_init=DistributionGenerator.uniform(-0.3, 0.3))
+    assert float(syn.weights.min()) >= -0.3 and float(syn.weights.max()) <= 0.3
+    syn = DenseSynapse(
+        (4, 4), key=getkey(), weight_init=DistributionGenerator.constant(2.0, hollow=True)
+    )
+    np.testing.assert_array_equal(syn.weights, 2.0 * (1 - np.eye(4)))
+    w = DistributionGenerator.gaussian(0.0, 5.0, amin=-1.0, amax=1.0)(getkey(), (100,))
+    assert float(jnp.abs(w).max()) <= 1.0
+    with pytest.raises(ValueError, match="amin"):
+        DistributionGenerator.gaussian(amin=1.0, amax=0.0)
+
+
+def _pcn_layer_energy(W, b, pre_act, z, sigma):
+    mu = pre_act @ W + b[None]
+    return 0.5 * jnp.sum((z - mu) ** 2) / sigma**2
+
+
+@given(
+    st.integers(1, 6),
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.floats(0.5, 2.0),
+    st.integers(0, 2**16),
+)
+def test_hebbian_update_equals_negative_energy_gradient(batch, n_in, n_out, sigma, seed):
+    k1, k2, k3, k4 = jax.random.split(jax.random.key(seed), 4)
+    syn = HebbianSynapse((n_in, n_out), key=k1, use_bias=True)
+    syn = eqx.tree_at(lambda s: s.biases, syn, jax.random.normal(k4, (n_out,)))
+    pre_act = jax.nn.relu(jax.random.normal(k2, (batch, n_in)))
+    z = jax.random.normal(k3, (batch, n_out))
+    post = (z - syn(pre_act)) / sigma**2  # the Gaussian error unit
+    upd = hebbian_rule(syn, pre_act, post)
+    gW, gb = jax.grad(_pcn_layer_energy, argnums=(0, 1))(syn.weights, syn.biases, pre_act, z, sigma)
+    np.testing.assert_allclose(upd.weights, -gW, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(upd.biases, -gb, rtol=1e-4, atol=1e-5)
+
+
+def test_hebbian_rule_hand_computed_with_modulation(getkey):
+    syn = HebbianSynapse((2, 2), key=getkey(), pre_wght=2.0, post_wght=0.5)
+    pre = jnp.array([[1.0, 2.0], [0.0, 1.0]])
+    post = jnp.array([[1.0, -1.0], [3.0, 0.0]])
+    upd = syn.hebbian_updates(pre, post)
+    np.testing.assert_allclose(upd.weights, np.asarray(pre).T @ np.asarray(post), rtol=1e-6)
+    assert upd.biases is None
+    with pytest.raises(ValueError, match="pre"):
+        syn.hebbian_updates(jnp.ones((2, 3)), post)
+
+
+def _one_step(syn, pre, post):
+    opt = learning.synapse_optimizer(syn)
+    state = learning.init_optimizer(opt, syn)
+    new, _ = learning.apply_updates(syn, syn.hebbian_updates(pre, post), state, opt)
+    return new
+
+
+def test_sgd_step_is_ngclearn_update_with_decay_sign_and_prior(getkey):
+    pre = jnp.array([[1.0, 0.5]])
+    post = jnp.array([[2.0, -1.0]])
+    dW = np.asarray(pre).T @ np.asarray(post)
+    base = dict(key=getkey(), eta=0.1)
+    syn = HebbianSynapse((2, 2), **base)
+    W = np.asarray(syn.weights)
+    np.testing.assert_allclose(_one_step(syn, pre, post).weights, W + 0.1 * dW, rtol=1e-6)
+    syn = HebbianSynapse((2, 2), **base, w_decay=0.5)
+    np.testing.assert_allclose(
+        _one_step(syn, pre, post).weights, W + 0.1 * (dW - 0.5 * W), rtol=1e-5
+    )
+    syn = HebbianSynapse((2, 2), **base, sign_value=-1.0)
+    np.testing.assert_allclose(_one_step(syn, pre, post).weights, W - 0.1 * dW, rtol=1e-6)
+    syn = HebbianSynapse((2, 2), **base, prior=("l1", 0.2))
+    np.testing.assert_allclose(
+        _one_step(syn, pre, post).weights, W + 0.1 * (dW - 0.2 * np.sign(W)), rtol=1e-5
+    )
+    syn = HebbianSynapse((2, 2), **base, prior=("l2", 0.2))
+    np.testing.assert_allclose(
+        _one_step(syn, pre, post).weights, W + 0.1 * (dW - 0.2 * W), rtol=1e-5
+    )
+
+
+def test_bounds_and_nonnegativity_are_projections(getkey):
+    pre = jnp.ones((1, 3))
+    post = jnp.array([[10.0, -10.0]])
+    syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, w_bound=0.5)
+    new = _one_step(syn, pre, post)
+    assert float(jnp.abs(new.weights).max()) <= 0.5
+    np.testing.assert_allclose(new.weights[:, 0], 0.5)
+    np.testing.assert_allclose(new.weights[:, 1], -0.5)
+    syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, is_nonnegative=True)
+    new = _one_step(syn, pre, post)
+    assert float(new.weights.min()) >= 0.0
+    syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, w_bound=0.5, is_nonnegative=True)
+    new = _one_step(syn, pre, post)
+    assert float(new.weights.min()) >= 0.0 and float(new.weights.max()) <= 0.5
+
+
+def test_adam_and_nag_match_optax_directly(getkey):
+    pre = jax.random.normal(getkey(), (4, 3))
+    post = jax.random.normal(getkey(), (4, 2))
+    for optim, ref in (("adam", optax.adam(0.01)), ("nag", optax.sgd(0.01, 0.9, nesterov=True))):
+        syn = HebbianSynapse((3, 2), key=getkey(), eta=0.01, optim_type=optim)
+        opt = learning.synapse_optimizer(syn)
+        state = learning.init_optimizer(opt, syn)
+        ref_state = ref.init(syn.weights)
+        W = syn.weights
+        for _ in range(3):
+            upd = syn.hebbian_updates(pre, post)
+            syn, state = learning.apply_updates(syn, upd, state, opt)
+            with jax.numpy_dtype_promotion("standard"):
+                step, ref_state = ref.update(-upd.weights, ref_state, W)
+            W = W + step
+        np.testing.assert_allclose(syn.weights, W, rtol=1e-5, atol=1e-7)
+
+
+def test_per_module_applies_each_synapse_options(getkey):
+    a = HebbianSynapse((2, 2), key=getkey(), eta=0.1)
+    b = HebbianSynapse((2, 2), key=getkey(), eta=0.2, sign_value=-1.0)
+    opt = learning.per_module([learning.synapse_optimizer(a), learning.synapse_optimizer(b)])
+    state = learning.init_optimizer(opt, (a, b))
+    pre, post = jnp.ones((1, 2)), jnp.ones((1, 2))
+    upd = (a.hebbian_updates(pre, post), b.hebbian_updates(pre, post))
+    (a2, b2), _ = jax.jit(lambda m, u, s: learning.apply_updates(m, u, s, opt))((a, b), upd, state)
+    np.testing.assert_allclose(a2.weights, a.weights + 0.1, rtol=1e-6)
+    np.testing.assert_allclose(b2.weights, b.weights - 0.2, rtol=1e-6)
+
+
+def test_bad_options_raise(getkey):
+    with pytest.raises(ValueError, match="optim_type"):
+        HebbianSynapse((2, 2), key=getkey(), optim_type="rmsprop")
+    with pytest.raises(ValueError, match="eta"):
+        HebbianSynapse((2, 2), key=getkey(), eta=-1.0)
+    with pytest.raises(ValueError, match="prior"):
+        HebbianSynapse((2, 2), key=getkey(), prior=("l3", 0.1))
+    with pytest.raises(ValueError, match="optim_type"):
+        learning.hebbian_optimizer(0.1, optim_type="bad")
