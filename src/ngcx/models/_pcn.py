@@ -105,7 +105,7 @@ class PCN(eqx.Module):
                 (n_in, n_out),
                 key=k,
                 eta=eta,
-                optim_type=optim_type,  # type: ignore[arg-type]
+                optim_type=optim_type,
                 weight_init=weight_init,
                 use_bias=use_bias,
                 w_decay=w_decay,
