@@ -9,6 +9,7 @@ The functional core lives in three namespaces, each re-exported here:
 """
 
 from . import activations as activations, ops as ops, surrogates as surrogates
+from ._flat import FlatStep as FlatStep
 from .activations import (
     ACTIVATIONS as ACTIVATIONS,
     create_function as create_function,

@@ -31,6 +31,7 @@ from ._checks import check_nonnegative
 __all__ = [
     "hebbian_optimizer",
     "synapse_optimizer",
+    "synapses_optimizer",
     "add_l1_penalty",
     "per_module",
     "trainable",
@@ -113,6 +114,22 @@ def synapse_optimizer(synapse: Any) -> optax.GradientTransformation:
         prior_lmbda=synapse.prior_lmbda,
         momentum=synapse.momentum,
     )
+
+
+_OPTIONS = ("eta", "optim_type", "sign_value", "w_decay", "prior", "prior_lmbda", "momentum")
+
+
+def synapses_optimizer(synapses: Sequence[Any]) -> optax.GradientTransformation:
+    """The optimiser of a tuple of plastic synapses: one :func:`synapse_optimizer` chain
+    over all of them when their options agree (one step counter, fewer ops per step), else
+    :func:`per_module` with each synapse's own chain."""
+    synapses = tuple(synapses)
+    if not synapses:
+        raise ValueError("`synapses` is empty.")
+    options = {tuple(getattr(s, name) for name in _OPTIONS) for s in synapses}
+    if len(options) == 1:
+        return synapse_optimizer(synapses[0])
+    return per_module([synapse_optimizer(s) for s in synapses])
 
 
 class PerModuleState(NamedTuple):

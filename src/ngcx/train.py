@@ -21,11 +21,12 @@ import numpy as np
 from tqdm import tqdm
 
 from . import io
+from ._flat import FlatStep
 from .data import load_digits, train_test_split
 from .models import PCN
 
 
-__all__ = ["PCNConfig", "make_pcn_step", "train_pcn", "confusion_matrix"]
+__all__ = ["PCNConfig", "make_pcn_step", "pcn_trainer", "train_pcn", "confusion_matrix"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +61,20 @@ def make_pcn_step(model: PCN, optimizer: Any) -> Any:
     """``step(model, opt_state, x, y) -> (model, opt_state, metrics)``, jitted once."""
     del model
     return jax.jit(functools.partial(PCN.train_step, optimizer=optimizer))
+
+
+def pcn_trainer(model: PCN, optimizer: Any = None, opt_state: Any = None) -> FlatStep:
+    """A :class:`ngcx.FlatStep` over ``(model, opt_state)``: ``metrics = trainer(x, y)``
+    runs one jitted training step; ``trainer.state`` is ``(model, opt_state)``."""
+    opt = model.optimizer() if optimizer is None else optimizer
+    state = model.init_optimizer(opt) if opt_state is None else opt_state
+
+    def step(carry, x, y):
+        m, s = carry
+        m, s, metrics = m.train_step(s, x, y, optimizer=opt)
+        return (m, s), metrics
+
+    return FlatStep(step, (model, state))
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -97,9 +112,7 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         eta=config.eta,
         optim_type=config.optim_type,
     )
-    optimizer = model.optimizer()
-    opt_state = model.init_optimizer(optimizer)
-    step = make_pcn_step(model, optimizer)
+    trainer = pcn_trainer(model)
     predict = jax.jit(PCN.predict)
     rng = np.random.default_rng(config.seed)
     n_batches = len(x_train) // config.batch_size
@@ -112,12 +125,11 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         energies = []
         for b in range(n_batches):
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            model, opt_state, metrics = step(
-                model, opt_state, jnp.asarray(x_train[idx]), jnp.asarray(onehot[idx])
-            )
+            metrics = trainer(jnp.asarray(x_train[idx]), jnp.asarray(onehot[idx]))
             energies.append(metrics.energy)
             bar.update(1)
         energy = float(np.mean(jax.device_get(energies)))
+        model = trainer.state[0]
         train_acc, _ = _accuracy(predict, model, x_train, y_train)
         test_acc, _ = _accuracy(predict, model, x_test, y_test)
         history["energy"].append(energy)
@@ -141,7 +153,7 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         "final_test_acc": test_acc,
         "confusion_matrix": cmatrix.tolist(),
         "wall_time_s": wall,
-        "step_compilations": int(step._cache_size()),
+        "step_compilations": trainer.compilations,
     }
     (out / "metrics.json").write_text(json.dumps(results, indent=2))
     if config.plots:

@@ -193,8 +193,10 @@ class GaussianErrorCell(eqx.Module):
             dmu = prec_e.reshape(e.shape)
         else:
             var = self.Sigma.astype(e.dtype)
-            var_b = jnp.broadcast_to(var, e.shape)
-            dmu = e / var_b
+            # one reciprocal per variance, then a multiply per element (XLA keeps an
+            # elementwise division as a division, which costs far more on CPU)
+            precision = jnp.broadcast_to(1.0 / var, e.shape)
+            dmu = e * precision
             sq = jnp.square(e)
             if kind == "scalar":
                 L = -0.5 * (jnp.sum(sq) / var + e.size * jnp.log(var))

@@ -146,6 +146,17 @@ class RateCell(eqx.Module):
         """The state whose potential is ``z`` (e.g. after a feed-forward projection)."""
         return RateState(z=z, zF=self.output_scale * self._fx(z))
 
+    def _drive(
+        self,
+        z: Array,
+        j: Array,
+        j_td: Array,
+    ) -> Array:
+        drive = self.resist_scale * self._dfx(z) * j + j_td
+        if self.prior_gamma > 0:
+            drive = drive - self.prior_gamma * _prior_grad(self.prior, z)
+        return drive
+
     def derivative(
         self,
         z: Float[Array, "*batch n"],
@@ -153,10 +164,7 @@ class RateCell(eqx.Module):
         j_td: Float[Array, "*batch n"],
     ) -> Float[Array, "*batch n"]:
         """$dz/dt$ at ``z`` for fixed inputs (per ms)."""
-        drive = self.resist_scale * self._dfx(z) * j + j_td
-        if self.prior_gamma > 0:
-            drive = drive - self.prior_gamma * _prior_grad(self.prior, z)
-        return drive / self.tau_m
+        return (1.0 / self.tau_m) * self._drive(z, j, j_td)
 
     def __call__(
         self,
@@ -179,10 +187,10 @@ class RateCell(eqx.Module):
         if self.tau_m <= 0:
             z_new = self.resist_scale * j_a + jtd
         elif self.integration_type == "euler":
-            z_new = z + dt * self.derivative(z, j_a, jtd)
+            z_new = z + (dt / self.tau_m) * self._drive(z, j_a, jtd)
         else:
-            z_half = z + 0.5 * dt * self.derivative(z, j_a, jtd)
-            z_new = z + dt * self.derivative(z_half, j_a, jtd)
+            z_half = z + (0.5 * dt / self.tau_m) * self._drive(z, j_a, jtd)
+            z_new = z + (dt / self.tau_m) * self._drive(z_half, j_a, jtd)
         if self.threshold == "soft_threshold":
             z_new = activations.threshold_soft(z_new, self.threshold_lmbda)
         elif self.threshold == "cauchy_threshold":

@@ -1,0 +1,155 @@
+"""Benchmark: one PCN training step (projection, T-step E-step, Hebbian M-step with Adam)
+of ngcx against a plain-JAX twin written here with the same maths, same data, same
+process.
+
+    python benchmarks/pcn.py                 # the issue's sizes
+    python benchmarks/pcn.py --sizes 128:64 --repeats 9
+
+Prints ms/batch for both and the ratio ngcx / twin for every (hidden, batch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ngcx import FlatStep
+from ngcx.models import PCN
+from ngcx.train import pcn_trainer
+
+
+IN, OUT, T, TAU, DT, ETA = 64, 10, 20, 20.0, 1.0, 1e-3
+B1, B2, EPS = 0.9, 0.999, 1e-8
+
+
+# --------------------------------------------------------------------------- twin
+def twin_init(key, hidden):
+    sizes = (IN, hidden, hidden, OUT)
+    keys = jax.random.split(key, len(sizes) - 1)
+    params = [
+        {
+            "W": jax.random.normal(k, (a, b)) / np.sqrt(a),
+            "b": jnp.zeros((b,)),
+        }
+        for k, a, b in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    return params, {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}
+
+
+def _relu(z):
+    return jnp.maximum(z, 0.0)
+
+
+def _drelu(z):
+    return (z >= 0).astype(z.dtype)
+
+
+def twin_step(params, adam, x, y):
+    W1, W2, W3 = (p["W"] for p in params)
+    b1, b2, b3 = (p["b"] for p in params)
+    z1 = x @ W1 + b1
+    z2 = _relu(z1) @ W2 + b2
+
+    def body(carry, _):
+        z1, z2 = carry
+        e1 = z1 - (x @ W1 + b1)
+        e2 = z2 - (_relu(z1) @ W2 + b2)
+        e3 = y - (_relu(z2) @ W3 + b3)
+        dz1 = -e1 + _drelu(z1) * (e2 @ W2.T)
+        dz2 = -e2 + _drelu(z2) * (e3 @ W3.T)
+        return (z1 + DT / TAU * dz1, z2 + DT / TAU * dz2), None
+
+    (z1, z2), _ = jax.lax.scan(body, (z1, z2), None, length=T)
+    pres = (x, _relu(z1), _relu(z2))
+    posts = (z1 - (x @ W1 + b1), z2 - (_relu(z1) @ W2 + b2), y - (_relu(z2) @ W3 + b3))
+    grads = [{"W": -(p.T @ e), "b": -jnp.sum(e, axis=0)} for p, e in zip(pres, posts, strict=True)]
+    t = adam["t"] + 1
+    m = jax.tree_util.tree_map(lambda m, g: B1 * m + (1 - B1) * g, adam["m"], grads)
+    v = jax.tree_util.tree_map(lambda v, g: B2 * v + (1 - B2) * g * g, adam["v"], grads)
+    c1 = 1 - B1 ** t.astype(jnp.float32)
+    c2 = 1 - B2 ** t.astype(jnp.float32)
+    new = jax.tree_util.tree_map(
+        lambda p, m, v: p - ETA * (m / c1) / (jnp.sqrt(v / c2) + EPS), params, m, v
+    )
+    energy = sum(0.5 * jnp.sum(e * e) for e in posts) / x.shape[0]
+    return new, {"m": m, "v": v, "t": t}, energy
+
+
+# --------------------------------------------------------------------------- timing
+def _block(state):
+    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
+
+
+def _time(fn, state, x, y, iters):
+    state = fn(state, x, y)  # compile + warm up
+    _block(state)
+    start = time.perf_counter()
+    for _ in range(iters):
+        state = fn(state, x, y)
+    _block(state)
+    return (time.perf_counter() - start) / iters * 1e3, state
+
+
+def bench(hidden, batch, repeats, min_time=0.3):
+    key = jax.random.key(0)
+    x = jax.random.uniform(key, (batch, IN))
+    y = jax.nn.one_hot(jnp.arange(batch) % OUT, OUT)
+
+    model = PCN((IN, hidden, hidden, OUT), key=key, T=T, tau_m=TAU, dt=DT, eta=ETA)
+    ngcx_step = pcn_trainer(model)
+
+    def run_ngcx(state, x, y):
+        ngcx_step(x, y)
+        return ngcx_step
+
+    jit_twin = jax.jit(twin_step)
+
+    def run_twin(state, x, y):
+        params, adam = state
+        params, adam, _ = jit_twin(params, adam, x, y)
+        return params, adam
+
+    states = {"ngcx": ngcx_step, "twin": twin_init(key, hidden)}
+    fns = {"ngcx": run_ngcx, "twin": run_twin}
+    # calibrate the iteration count so each measurement lasts about `min_time` seconds
+    per, states["twin"] = _time(run_twin, states["twin"], x, y, 5)
+    iters = max(5, int(min_time * 1e3 / max(per, 1e-3)))
+    times = {"ngcx": [], "twin": []}
+    for r in range(repeats):
+        order = ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx")
+        for name in order:
+            ms, states[name] = _time(fns[name], states[name], x, y, iters)
+            times[name].append(ms)
+    ngcx_ms = statistics.median(times["ngcx"])
+    twin_ms = statistics.median(times["twin"])
+    return ngcx_ms, twin_ms
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        default=["128:1", "128:64", "128:512", "1024:64"],
+        help="hidden:batch pairs",
+    )
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    print(
+        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
+    )
+    print(f"{'hidden':>7} {'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    for spec in args.sizes:
+        hidden, batch = (int(v) for v in spec.split(":"))
+        ngcx_ms, twin_ms = bench(hidden, batch, args.repeats)
+        print(f"{hidden:>7} {batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} {ngcx_ms / twin_ms:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
