@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from ngcx import learning
 from ngcx.initializers import DistributionGenerator
@@ -45,6 +45,7 @@ def _pcn_layer_energy(W, b, pre_act, z, sigma):
     return 0.5 * jnp.sum((z - mu) ** 2) / sigma**2
 
 
+@settings(max_examples=12)
 @given(
     st.integers(1, 6),
     st.integers(1, 5),
