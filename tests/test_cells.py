@@ -174,6 +174,7 @@ def test_rate_cell_midpoint_priors_thresholds_and_stateless():
     for prior, grad in (
         ("laplacian", np.sign),
         ("cauchy", lambda u: 2 * u / (1 + u**2)),
+        ("exp", lambda u: 2 * u * np.exp(-(u**2))),
     ):
         cell = RateCell(2, tau_m=5.0, prior=(prior, 1.0), integration_type="midpoint")
         f = lambda u: (-grad(u) + np.asarray(j)) / 5.0
@@ -183,16 +184,42 @@ def test_rate_cell_midpoint_priors_thresholds_and_stateless():
     soft = RateCell(2, tau_m=1.0, threshold=("soft_threshold", 0.5))
     out = soft(soft.with_z(jnp.zeros(2)), jnp.array([0.2, 1.0]), dt=1.0).z
     np.testing.assert_allclose(out, [0.0, 0.5], atol=1e-7)
-    stateless = RateCell(2, tau_m=0.0, resist_scale=2.0)
+    stateless = RateCell(2, tau_m=0.0, resist_scale=2.0, act_fx="tanh")
     out = stateless(stateless.init_state(), jnp.array([1.0, 2.0]), jnp.array([0.5, 0.5])).z
-    np.testing.assert_allclose(out, [2.5, 4.5])
+    np.testing.assert_allclose(out, [1.5, 2.5])  # ngc-learn's stateless mode: z = j + j_td
+
+
+def test_rate_cell_holds_modulated_input_fixed_over_the_step_for_every_integrator():
+    z = jnp.array([0.3, -0.6])
+    j = jnp.array([1.0, -0.5])
+    jtd = jnp.array([0.2, 0.1])
+    zn = np.asarray(z, np.float64)
+    jm = (1 - np.tanh(zn) ** 2) * np.asarray(j)
+    f = lambda u: (-0.4 * u + jm + np.asarray(jtd)) / 5.0
+    h = 2.0
+    k1 = f(zn)
+    expected = {
+        "euler": zn + h * k1,
+        "midpoint": zn + h * f(zn + h / 2 * k1),
+        "heun": zn + h / 2 * (k1 + f(zn + h * k1)),
+        "ralston": zn + h * (k1 / 4 + 3 / 4 * f(zn + 2 / 3 * h * k1)),
+    }
+    k2 = f(zn + h / 2 * k1)
+    k3 = f(zn + h / 2 * k2)
+    k4 = f(zn + h * k3)
+    expected["rk4"] = zn + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    for name, want in expected.items():
+        cell = RateCell(2, tau_m=5.0, act_fx="tanh", prior=("gaussian", 0.4), integration_type=name)
+        np.testing.assert_allclose(
+            cell(cell.with_z(z), j, jtd, dt=h).z, want, rtol=1e-5, err_msg=name
+        )
 
 
 def test_rate_cell_errors():
     with pytest.raises(ValueError, match="prior"):
         RateCell(3, prior=("student", 1.0))
     with pytest.raises(ValueError, match="integration_type"):
-        RateCell(3, integration_type="rk4")
+        RateCell(3, integration_type="rk5")
     with pytest.raises(ValueError, match="fun_name"):
         RateCell(3, act_fx="nope")
     with pytest.raises(ValueError, match="n_units"):

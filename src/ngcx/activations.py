@@ -20,9 +20,10 @@ indicator of ``[0, 6]`` (both ends included), ``elu'(0) = 1``, ``heaviside(0) = 
 Deliberate differences from ngc-learn (ngcx is right where ngc-learn is not):
 
 * ``d_swish(x, beta)`` is the derivative of ``x * sigmoid(beta * x)``:
-  ``sigmoid(beta x) + beta x sigmoid(beta x) (1 - sigmoid(beta x))``. ngc-learn returns
-  ``beta * (sigmoid(x) + x sigmoid(x)(1 - sigmoid(x)))``, which is wrong whenever
-  ``beta != 1``; hence its ``d_gelu`` (``beta = 1.702``) is wrong too.
+  ``sigmoid(beta x) + beta x sigmoid(beta x) (1 - sigmoid(beta x))``. ngc-learn's older
+  formula, ``beta * (sigmoid(x) + x sigmoid(x)(1 - sigmoid(x)))``, is wrong whenever
+  ``beta != 1`` (and so was its ``d_gelu``); ngc-learn 3.2.1 computes the true
+  derivative, which ngcx matches.
 * ``threshold_cauchy`` computes ``sqrt(max(x^2 - lmbda, 0))``; ngc-learn passes a single
   argument to ``jnp.maximum`` and raises on every call.
 * ``inverse_tanh`` is ``artanh(x) = 0.5 * log((1 + x) / (1 - x))``; ngc-learn omits the

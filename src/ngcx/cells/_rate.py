@@ -10,13 +10,13 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .. import activations
 from .._checks import check_nonnegative
+from ..diffeq import get_integrator
 
 
 __all__ = ["RateState", "RateCell"]
 
-Prior = Literal["gaussian", "laplacian", "cauchy"]
+Prior = Literal["gaussian", "laplacian", "cauchy", "exp"]
 Threshold = Literal["none", "soft_threshold", "cauchy_threshold"]
-Integration = Literal["euler", "midpoint"]
 
 
 class RateState(eqx.Module):
@@ -32,25 +32,34 @@ def _prior_grad(prior: Prior, z: Array) -> Array:
         return z
     if prior == "laplacian":
         return jnp.sign(z)
+    if prior == "exp":
+        return 2.0 * z * jnp.exp(-jnp.square(z))
     return 2.0 * z / (1.0 + jnp.square(z))  # cauchy
 
 
 class RateCell(eqx.Module):
     r"""A rate cell (ngc-learn's ``RateCell``):
 
-    $$\tau_m \frac{dz}{dt} = -\gamma\, \rho'(z) + r\,\phi'(z)\odot j + j_{td},$$
+    $$\tau_m \frac{dz}{dt} = -\gamma\, \rho'(z) + r\,\phi'(z_t)\odot j + j_{td},$$
 
     with ``tau_m`` $\tau_m$ and ``dt`` in milliseconds, ``resist_scale`` $r$, the prior's
     leak $\gamma\rho'(z)$ (``prior = (name, gamma)``: ``"gaussian"`` $\rho' = z$,
-    ``"laplacian"`` $\mathrm{sign}(z)$, ``"cauchy"`` $2z/(1 + z^2)$), and the activation's
-    derivative $\phi'$ modulating $j$ (as ngc-learn modulates ``j``; in a predictive-coding
-    network $j$ is the error fed back from the layer above and $j_{td}$ the local error's
-    ``dtarget``, which makes the dynamics gradient descent on the energy). One step is an
-    Euler or midpoint (RK2) step; then the optional threshold (``"soft_threshold"`` or
-    ``"cauchy_threshold"`` with its lambda) is applied to $z$, and
-    ``zF = output_scale * act_fx(z)``.
+    ``"laplacian"`` $\mathrm{sign}(z)$, ``"cauchy"`` $2z/(1 + z^2)$, ``"exp"``
+    $2z e^{-z^2}$), and the activation's derivative $\phi'$ modulating $j$ (as ngc-learn
+    modulates ``j``; in a predictive-coding network $j$ is the error fed back from the
+    layer above and $j_{td}$ the local error's ``dtarget``, which makes the dynamics
+    gradient descent on the energy). The inputs, modulation included, are held at their
+    values at the start of the step (as in ngc-learn: they come from other cells at time
+    $t$), and the step is any integrator of :mod:`ngcx.diffeq` (``"euler"``,
+    ``"midpoint"``/``"rk2"``, ``"heun"``, ``"ralston"``, ``"rk4"``). Then the optional
+    threshold (``"soft_threshold"`` or ``"cauchy_threshold"`` with its lambda) is applied
+    to $z$, and ``zF = output_scale * act_fx(z)``.
 
-    ``tau_m <= 0`` makes the cell stateless: $z = r\,j + j_{td}$.
+    ``tau_m <= 0`` makes the cell stateless: $z = j + j_{td}$ (ngc-learn's stateless mode:
+    no modulation, no resistance).
+
+    ngc-learn's ``RateCell`` runs RK4 when asked for ``"heun"`` and Euler when asked for
+    ``"rk4"`` (an integer-code mix-up); ngcx runs the method named.
 
     Drive it with ``lax.scan``::
 
@@ -68,7 +77,7 @@ class RateCell(eqx.Module):
     prior_gamma: float = eqx.field(static=True)
     threshold: Threshold = eqx.field(static=True)
     threshold_lmbda: float = eqx.field(static=True)
-    integration_type: Integration = eqx.field(static=True)
+    integration_type: str = eqx.field(static=True)
     resist_scale: float = eqx.field(static=True)
     output_scale: float = eqx.field(static=True)
 
@@ -87,19 +96,20 @@ class RateCell(eqx.Module):
 
         - `n_units`: number of cells.
         - `tau_m`: membrane time constant in ms (``<= 0``: stateless).
-        - `prior`: ``(name, gamma)``, name ``"gaussian"``, ``"laplacian"`` or ``"cauchy"``,
-          leak strength ``gamma >= 0``.
+        - `prior`: ``(name, gamma)``, name ``"gaussian"``, ``"laplacian"``, ``"cauchy"`` or
+          ``"exp"``, leak strength ``gamma >= 0``.
         - `act_fx`: name of an elementwise activation in :mod:`ngcx.activations`.
         - `threshold`: ``("none" | "soft_threshold" | "cauchy_threshold", lmbda)``.
-        - `integration_type`: ``"euler"`` or ``"midpoint"`` (``"rk2"`` is accepted).
+        - `integration_type`: a name in :data:`ngcx.diffeq.INTEGRATORS`.
         - `resist_scale`: scales the modulated input ``j``; `output_scale` scales ``zF``.
         """
         if not isinstance(n_units, int) or n_units <= 0:
             raise ValueError(f"`n_units` must be a positive int, got {n_units!r}.")
         prior_name, gamma = prior
-        if prior_name not in ("gaussian", "laplacian", "cauchy"):
+        if prior_name not in ("gaussian", "laplacian", "cauchy", "exp"):
             raise ValueError(
-                f"`prior` name must be 'gaussian', 'laplacian' or 'cauchy', got {prior_name!r}."
+                "`prior` name must be 'gaussian', 'laplacian', 'cauchy' or 'exp', "
+                f"got {prior_name!r}."
             )
         check_nonnegative(gamma, "prior gamma")
         thr_name, lmbda = threshold
@@ -108,11 +118,7 @@ class RateCell(eqx.Module):
                 "`threshold` name must be 'none', 'soft_threshold' or 'cauchy_threshold', "
                 f"got {thr_name!r}."
             )
-        integ = "midpoint" if integration_type == "rk2" else integration_type
-        if integ not in ("euler", "midpoint"):
-            raise ValueError(
-                f"`integration_type` must be 'euler' or 'midpoint', got {integration_type!r}."
-            )
+        get_integrator(integration_type)  # validates the name
         activations.create_function(act_fx)  # validates the name
         self.n_units = n_units
         self.tau_m = float(tau_m)
@@ -121,7 +127,7 @@ class RateCell(eqx.Module):
         self.prior_gamma = float(gamma)
         self.threshold = thr_name  # type: ignore[assignment]
         self.threshold_lmbda = float(lmbda)
-        self.integration_type = integ  # type: ignore[assignment]
+        self.integration_type = integration_type
         self.resist_scale = float(resist_scale)
         self.output_scale = float(output_scale)
 
@@ -146,25 +152,17 @@ class RateCell(eqx.Module):
         """The state whose potential is ``z`` (e.g. after a feed-forward projection)."""
         return RateState(z=z, zF=self.output_scale * self._fx(z))
 
-    def _drive(
-        self,
-        z: Array,
-        j: Array,
-        j_td: Array,
-    ) -> Array:
-        drive = self.resist_scale * self._dfx(z) * j + j_td
-        if self.prior_gamma > 0:
-            drive = drive - self.prior_gamma * _prior_grad(self.prior, z)
-        return drive
-
     def derivative(
         self,
         z: Float[Array, "*batch n"],
         j: Float[Array, "*batch n"],
         j_td: Float[Array, "*batch n"],
     ) -> Float[Array, "*batch n"]:
-        """$dz/dt$ at ``z`` for fixed inputs (per ms)."""
-        return (1.0 / self.tau_m) * self._drive(z, j, j_td)
+        """$dz/dt$ (per ms) at ``z`` for the already modulated input ``j`` and ``j_td``."""
+        drive = j + j_td
+        if self.prior_gamma > 0:
+            drive = drive - self.prior_gamma * _prior_grad(self.prior, z)
+        return (1.0 / self.tau_m) * drive
 
     def __call__(
         self,
@@ -185,12 +183,11 @@ class RateCell(eqx.Module):
         j_a = self._current(j, z)
         jtd = self._current(j_td, z)
         if self.tau_m <= 0:
-            z_new = self.resist_scale * j_a + jtd
-        elif self.integration_type == "euler":
-            z_new = z + (dt / self.tau_m) * self._drive(z, j_a, jtd)
+            z_new = j_a + jtd
         else:
-            z_half = z + (0.5 * dt / self.tau_m) * self._drive(z, j_a, jtd)
-            z_new = z + (dt / self.tau_m) * self._drive(z_half, j_a, jtd)
+            j_mod = self.resist_scale * self._dfx(z) * j_a
+            step = get_integrator(self.integration_type)
+            _, z_new = step(0.0, z, lambda t, u, p: self.derivative(u, *p), dt, (j_mod, jtd))
         if self.threshold == "soft_threshold":
             z_new = activations.threshold_soft(z_new, self.threshold_lmbda)
         elif self.threshold == "cauchy_threshold":

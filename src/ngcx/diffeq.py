@@ -1,0 +1,112 @@
+r"""Explicit one-step ODE integrators (ngc-learn's ``ode_utils`` names and signature).
+
+Each ``step_*(t, x, dfx, dt, params)`` advances $\dot x = f(t, x)$ by one step of ``dt``
+and returns ``(t + dt, x_next)``; ``dfx(t, x, params)`` evaluates $f$. ``x`` may be any
+PyTree of arrays. All are pure and jittable; inside ``lax.scan`` they compile once.
+
+| name | method | order |
+| --- | --- | --- |
+| ``step_euler`` (``"euler"``, ``"rk1"``) | forward Euler | 1 |
+| ``step_rk2`` (``"midpoint"``, ``"rk2"``) | explicit midpoint | 2 |
+| ``step_heun`` (``"heun"``, ``"rk2_heun"``) | Heun (trapezoidal predictor-corrector) | 2 |
+| ``step_ralston`` (``"ralston"``, ``"rk2_ralston"``) | Ralston (minimum error bound) | 2 |
+| ``step_rk4`` (``"rk4"``) | classical Runge-Kutta | 4 |
+
+``get_integrator(name)`` returns the step for a name and raises ``ValueError`` for an
+unknown one (ngc-learn prints an error and falls back to Euler; its ``RateCell`` also
+maps ``"heun"`` to RK4 and ``"rk4"`` to Euler, which ngcx does not reproduce).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+
+
+__all__ = [
+    "step_euler",
+    "step_rk2",
+    "step_heun",
+    "step_ralston",
+    "step_rk4",
+    "get_integrator",
+    "INTEGRATORS",
+]
+
+Dfx = Callable[[Any, Any, Any], Any]
+
+
+def _axpy(x: Any, dt: Any, *terms: tuple[float, Any]) -> Any:
+    """``x + dt * sum(c * k for c, k in terms)`` over PyTrees."""
+
+    def combine(xi, *ks):
+        acc = None
+        for (c, _), k in zip(terms, ks, strict=True):
+            acc = c * k if acc is None else acc + c * k
+        return xi + dt * acc
+
+    return jax.tree_util.tree_map(combine, x, *(k for _, k in terms))
+
+
+def step_euler(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+    """Forward Euler: $x + \\Delta t\\, f(t, x)$."""
+    return t + dt, _axpy(x, dt, (1.0, dfx(t, x, params)))
+
+
+def step_rk2(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+    """Explicit midpoint: $k_1 = f(t, x)$, $x + \\Delta t f(t + \\tfrac{\\Delta t}2,
+    x + \\tfrac{\\Delta t}2 k_1)$."""
+    k1 = dfx(t, x, params)
+    k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1)), params)
+    return t + dt, _axpy(x, dt, (1.0, k2))
+
+
+def step_heun(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+    """Heun: $k_1 = f(t, x)$, $k_2 = f(t + \\Delta t, x + \\Delta t k_1)$,
+    $x + \\tfrac{\\Delta t}2 (k_1 + k_2)$."""
+    k1 = dfx(t, x, params)
+    k2 = dfx(t + dt, _axpy(x, dt, (1.0, k1)), params)
+    return t + dt, _axpy(x, dt, (0.5, k1), (0.5, k2))
+
+
+def step_ralston(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+    """Ralston: $k_2 = f(t + \\tfrac23\\Delta t, x + \\tfrac23\\Delta t k_1)$,
+    $x + \\Delta t(\\tfrac14 k_1 + \\tfrac34 k_2)$."""
+    k1 = dfx(t, x, params)
+    k2 = dfx(t + (2.0 / 3.0) * dt, _axpy(x, (2.0 / 3.0) * dt, (1.0, k1)), params)
+    return t + dt, _axpy(x, dt, (0.25, k1), (0.75, k2))
+
+
+def step_rk4(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+    """Classical fourth-order Runge-Kutta."""
+    k1 = dfx(t, x, params)
+    k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1)), params)
+    k3 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k2)), params)
+    k4 = dfx(t + dt, _axpy(x, dt, (1.0, k3)), params)
+    sixth = 1.0 / 6.0
+    return t + dt, _axpy(x, dt, (sixth, k1), (2 * sixth, k2), (2 * sixth, k3), (sixth, k4))
+
+
+#: Integrators by name (ngc-learn's names and aliases).
+INTEGRATORS: dict[str, Callable[..., tuple[Any, Any]]] = {
+    "euler": step_euler,
+    "rk1": step_euler,
+    "midpoint": step_rk2,
+    "rk2": step_rk2,
+    "heun": step_heun,
+    "rk2_heun": step_heun,
+    "ralston": step_ralston,
+    "rk2_ralston": step_ralston,
+    "rk4": step_rk4,
+}
+
+
+def get_integrator(name: str) -> Callable[..., tuple[Any, Any]]:
+    """The step function for ``name`` (see :data:`INTEGRATORS`)."""
+    if name not in INTEGRATORS:
+        raise ValueError(
+            f"`integration_type`: unknown integrator {name!r}; known: {', '.join(INTEGRATORS)}."
+        )
+    return INTEGRATORS[name]
