@@ -189,3 +189,50 @@ def test_clamp_gradient_matches_finite_differences_away_from_bound():
     x = np.array([-1.0, -0.3, 0.4, 2.0], np.float32)
     g = jax.vmap(jax.grad(lambda u: ops.clamp_min(u, 0.0)))(jnp.asarray(x))
     np.testing.assert_allclose(g, central_difference(lambda u: np.maximum(u, 0.0), x), atol=1e-6)
+
+
+def test_remaining_ops_gradients_and_jit_vmap():
+    M = jax.random.normal(jax.random.key(2), (4, 6))
+
+    # normalize_block_matrix: autodiff vs central differences of a NumPy reference
+    def ref(m):
+        blocks = m.reshape(2, 2, 2, 3).transpose(0, 2, 1, 3)
+        out = blocks / (np.linalg.norm(blocks, axis=2, keepdims=True) + 1e-8)
+        return out.transpose(0, 2, 1, 3).reshape(4, 6)
+
+    g = jax.grad(
+        lambda m: jnp.sum(ops.normalize_block_matrix(m, (2, 3)) * jnp.arange(24.0).reshape(4, 6))
+    )(M)
+    Mn = np.asarray(M, np.float64)
+    w = np.arange(24.0).reshape(4, 6)
+    fd = np.zeros_like(Mn)
+    for idx in np.ndindex(*Mn.shape):
+        e = np.zeros_like(Mn)
+        e[idx] = 1e-5
+        fd[idx] = (np.sum(ref(Mn + e) * w) - np.sum(ref(Mn - e) * w)) / 2e-5
+    np.testing.assert_allclose(g, fd, rtol=1e-3, atol=1e-3)
+    # create_block_matrix and eye_wrapped are linear in their values
+    ga = jax.grad(lambda a: ops.create_block_matrix(jnp.eye(2), (2, 2), alpha_exc=a).sum())(1.0)
+    assert float(ga) == 4.0  # two blocks, two diagonal entries each
+    gv = jax.grad(lambda v: jnp.sum(ops.eye_wrapped(3, 1, v) * jnp.arange(9.0).reshape(3, 3)))(
+        jnp.ones(3)
+    )
+    np.testing.assert_array_equal(gv, [1.0, 5.0, 6.0])
+    # jit and vmap
+    np.testing.assert_allclose(
+        jax.vmap(lambda m: ops.normalize_block_matrix(m, (2, 3)))(jnp.stack([M, M])),
+        jnp.stack([ops.normalize_block_matrix(M, (2, 3))] * 2),
+        rtol=1e-6,
+    )
+    vals = jnp.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(
+        jax.jit(jax.vmap(lambda v: ops.eye_wrapped(3, 1, v)))(vals)[1],
+        ops.eye_wrapped(3, 1, vals[1]),
+    )
+    alphas = jnp.array([1.0, 2.0])
+    blocks = jax.jit(jax.vmap(lambda a: ops.create_block_matrix(jnp.eye(2), (2, 2), alpha_exc=a)))(
+        alphas
+    )
+    np.testing.assert_array_equal(
+        blocks[1], ops.create_block_matrix(jnp.eye(2), (2, 2), alpha_exc=2.0)
+    )
