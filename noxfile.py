@@ -22,7 +22,7 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """Ruff: lint and import order."""
-    session.install("ruff>=0.5")
+    session.install("ruff==0.17.6")  # pinned: formatting must not drift
     paths = [p for p in ("src", "tests", "benchmarks", "noxfile.py") if Path(p).exists()]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)

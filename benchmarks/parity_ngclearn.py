@@ -98,7 +98,11 @@ def _rows(key):
             mu.create_block_matrix(jnp.eye(3), (2, 2), 0.5, 2.0),
             ops.create_block_matrix(jnp.eye(3), (2, 2), 0.5, 2.0),
         ),
-        ("eye_wrapped", mu.eye_wrapped(5, 2, jnp.arange(5.0)), ops.eye_wrapped(5, 2, jnp.arange(5.0))),
+        (
+            "eye_wrapped",
+            mu.eye_wrapped(5, 2, jnp.arange(5.0)),
+            ops.eye_wrapped(5, 2, jnp.arange(5.0)),
+        ),
         (
             "lkwta (one group)",
             mu.lkwta(x, jnp.ones((1, 12)), 3),
