@@ -64,7 +64,9 @@ def normalize_stride(stride: int | Sequence[int]) -> tuple[int, int]:
 def _explicit(padding: Padding) -> tuple[tuple[int, int], tuple[int, int]] | None:
     if isinstance(padding, str):
         if padding.upper() not in ("SAME", "VALID"):
-            raise ValueError(f"`padding` must be 'SAME', 'VALID' or two (lo, hi) pairs, got {padding!r}.")
+            raise ValueError(
+                f"`padding` must be 'SAME', 'VALID' or two (lo, hi) pairs, got {padding!r}."
+            )
         return None
     pads = tuple(tuple(int(v) for v in p) for p in padding)
     if len(pads) != 2 or any(len(p) != 2 for p in pads):
@@ -106,7 +108,10 @@ def conv_transpose_padding(
 
 
 def conv_output_shape(
-    in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: int | Sequence[int], padding: Padding
+    in_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: int | Sequence[int],
+    padding: Padding,
 ) -> tuple[int, int]:
     """Spatial output size of :func:`conv2d`."""
     s = normalize_stride(stride)
@@ -119,7 +124,10 @@ def conv_output_shape(
 
 
 def conv_transpose_output_shape(
-    in_hw: tuple[int, int], kernel_hw: tuple[int, int], stride: int | Sequence[int], padding: Padding
+    in_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: int | Sequence[int],
+    padding: Padding,
 ) -> tuple[int, int]:
     """Spatial output size of :func:`conv_transpose2d`."""
     s = normalize_stride(stride)
@@ -254,9 +262,7 @@ def conv_transpose2d(
     # output phase q reads input rows q + umin .. q + umin + U - 1
     pad_h = (-umin_h, qh + uh - 1 + umin_h - x.shape[1])
     pad_w = (-umin_w, qw + uw - 1 + umin_w - x.shape[2])
-    xp = jax.lax.pad(
-        x, jnp.zeros((), x.dtype), ((0, 0, 0), (*pad_h, 0), (*pad_w, 0), (0, 0, 0))
-    )
+    xp = jax.lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (*pad_h, 0), (*pad_w, 0), (0, 0, 0)))
     y = _stride1(xp, K, ((0, 0), (0, 0)))  # (B, qh, qw, sh*sw*c_out)
     b = x.shape[0]
     y = y.reshape(b, qh, qw, sh, sw, c_out).transpose(0, 1, 3, 2, 4, 5)

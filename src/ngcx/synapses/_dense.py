@@ -2,22 +2,19 @@ r"""Dense synapses: a static affine map and its Hebbian (two-factor) plastic var
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_nonnegative, check_positive
 from .._custom_types import Key
 from ..initializers import DistributionGenerator, Initializer
+from ._plasticity import HebbianOptions
 
 
 __all__ = ["DenseSynapse", "HebbianSynapse", "hebbian_rule"]
-
-OptimType = Literal["sgd", "adam", "nag"]
-PriorType = Literal["none", "l1", "l2", "l1l2"]
 
 
 def _init_weights(
@@ -89,7 +86,7 @@ class DenseSynapse(eqx.Module):
         return self.resist_scale * (post @ self.weights.T)
 
 
-class HebbianSynapse(DenseSynapse):
+class HebbianSynapse(DenseSynapse, HebbianOptions):
     r"""A dense synapse with ngc-learn's two-factor Hebbian plasticity.
 
     The rule (:func:`hebbian_rule`) returns the ascent direction
@@ -106,18 +103,6 @@ class HebbianSynapse(DenseSynapse):
     layer $\mu = \phi(z_{\text{pre}}) W$, $\Delta W$ is $-\partial F / \partial W$ for
     the energy $F = \tfrac12\sigma^{-2}\lVert z - \mu\rVert^2$ (tested).
     """
-
-    eta: float = eqx.field(static=True)
-    w_bound: float = eqx.field(static=True)
-    is_nonnegative: bool = eqx.field(static=True)
-    w_decay: float = eqx.field(static=True)
-    sign_value: float = eqx.field(static=True)
-    optim_type: OptimType = eqx.field(static=True)
-    pre_wght: float = eqx.field(static=True)
-    post_wght: float = eqx.field(static=True)
-    prior: PriorType = eqx.field(static=True)
-    prior_lmbda: float = eqx.field(static=True)
-    momentum: float = eqx.field(static=True)
 
     def __init__(
         self,
@@ -161,45 +146,24 @@ class HebbianSynapse(DenseSynapse):
             use_bias=use_bias,
             dtype=dtype,
         )
-        check_nonnegative(eta, "eta")
-        check_nonnegative(w_bound, "w_bound")
-        check_nonnegative(w_decay, "w_decay")
-        check_positive(abs(sign_value), "sign_value")
-        if optim_type not in ("sgd", "adam", "nag"):
-            raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
-        prior_name, prior_lmbda = ("none", 0.0) if prior is None else prior
-        if prior_name not in ("none", "l1", "l2", "l1l2"):
-            raise ValueError(f"`prior` name must be 'l1', 'l2' or 'l1l2', got {prior_name!r}.")
-        check_nonnegative(prior_lmbda, "prior lmbda")
-        self.eta = float(eta)
-        self.w_bound = float(w_bound)
-        self.is_nonnegative = bool(is_nonnegative)
-        self.w_decay = float(w_decay)
-        self.sign_value = float(sign_value)
-        self.optim_type = optim_type  # type: ignore[assignment]
-        self.pre_wght = float(pre_wght)
-        self.post_wght = float(post_wght)
-        self.prior = prior_name  # type: ignore[assignment]
-        self.prior_lmbda = float(prior_lmbda)
-        self.momentum = float(momentum)
+        self._set_hebbian_options(
+            eta,
+            w_bound,
+            is_nonnegative,
+            w_decay,
+            sign_value,
+            optim_type,
+            pre_wght,
+            post_wght,
+            prior,
+            momentum,
+        )
 
     def hebbian_updates(
         self, pre: Float[Array, "*batch n_in"], post: Float[Array, "*batch n_out"]
     ) -> HebbianSynapse:
         """:func:`hebbian_rule` applied to this synapse."""
         return hebbian_rule(self, pre, post)
-
-    def project(self) -> HebbianSynapse:
-        """Apply the weight bounds / non-negativity after an update."""
-        w = self.weights
-        if self.w_bound > 0:
-            low = 0.0 if self.is_nonnegative else -self.w_bound
-            w = jnp.clip(w, low, self.w_bound)
-        elif self.is_nonnegative:
-            w = jnp.maximum(w, 0.0)
-        if w is self.weights:
-            return self
-        return eqx.tree_at(lambda s: s.weights, self, w)
 
 
 def hebbian_rule(
