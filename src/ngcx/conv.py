@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -41,6 +40,7 @@ from jaxtyping import Array, Float
 __all__ = [
     "Padding",
     "normalize_stride",
+    "normalize_padding",
     "conv_padding",
     "conv_transpose_padding",
     "conv2d",
@@ -49,7 +49,7 @@ __all__ = [
     "conv_transpose_output_shape",
 ]
 
-Padding = Literal["SAME", "VALID"] | Sequence[tuple[int, int]]
+Padding = str | Sequence[tuple[int, int]]  # "SAME", "VALID" or two (lo, hi) pairs
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
 
@@ -72,6 +72,13 @@ def _explicit(padding: Padding) -> tuple[tuple[int, int], tuple[int, int]] | Non
     if len(pads) != 2 or any(len(p) != 2 for p in pads):
         raise ValueError(f"`padding` must be two (lo, hi) pairs, got {padding!r}.")
     return pads  # type: ignore[return-value]
+
+
+def normalize_padding(padding: Padding) -> str | tuple[tuple[int, int], tuple[int, int]]:
+    """``"SAME"``/``"VALID"`` (any case) or two ``(lo, hi)`` int pairs, as hashable values
+    (``ValueError`` naming ``padding`` otherwise)."""
+    explicit = _explicit(padding)
+    return str(padding).upper() if explicit is None else explicit
 
 
 def conv_padding(

@@ -1,10 +1,38 @@
 """Synapses: differentiable maps whose plastic values are ordinary array fields."""
 
+from ._conv import (
+    ConvSynapse as ConvSynapse,
+    DeconvSynapse as DeconvSynapse,
+    HebbianConvSynapse as HebbianConvSynapse,
+    HebbianDeconvSynapse as HebbianDeconvSynapse,
+    StaticConvSynapse as StaticConvSynapse,
+    StaticDeconvSynapse as StaticDeconvSynapse,
+    TraceSTDPConvSynapse as TraceSTDPConvSynapse,
+    TraceSTDPDeconvSynapse as TraceSTDPDeconvSynapse,
+    conv_hebbian_rule as conv_hebbian_rule,
+    conv_trace_stdp_rule as conv_trace_stdp_rule,
+)
 from ._dense import (
     DenseSynapse as DenseSynapse,
     HebbianSynapse as HebbianSynapse,
     hebbian_rule as hebbian_rule,
 )
+from ._plasticity import HebbianOptions as HebbianOptions
 
 
-__all__ = ["DenseSynapse", "HebbianSynapse", "hebbian_rule"]
+__all__ = [
+    "ConvSynapse",
+    "DeconvSynapse",
+    "DenseSynapse",
+    "HebbianConvSynapse",
+    "HebbianDeconvSynapse",
+    "HebbianOptions",
+    "HebbianSynapse",
+    "StaticConvSynapse",
+    "StaticDeconvSynapse",
+    "TraceSTDPConvSynapse",
+    "TraceSTDPDeconvSynapse",
+    "conv_hebbian_rule",
+    "conv_trace_stdp_rule",
+    "hebbian_rule",
+]
