@@ -1,7 +1,8 @@
 """The ``ngcx`` command.
 
 ``ngcx train pcn [--out DIR] [--epochs N] ...`` trains the flagship predictive coding
-network on the embedded digits (see :func:`ngcx.train.train_pcn`).
+network on the embedded digits (see :func:`ngcx.train.train_pcn`); ``ngcx train conv-pc``
+trains the convolutional predictive coding model (:func:`ngcx.train.train_conv_pc`).
 
 ``ngcx demo [--out DIR]`` evaluates every activation and surrogate on a grid, checks that
 each carried derivative equals ``jax.grad`` through the function, prints a table and
@@ -24,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import activations, surrogates
-from .train import PCNConfig, train_pcn
+from .train import ConvPCConfig, PCNConfig, train_conv_pc, train_pcn
 
 
 _DEMO_ACTIVATIONS = [
@@ -115,7 +116,45 @@ def build_parser() -> argparse.ArgumentParser:
     pcn.add_argument("--seed", type=int, default=defaults.seed)
     pcn.add_argument("--no-plots", action="store_true")
     pcn.add_argument("--no-progress", action="store_true")
+    cpc = models.add_parser("conv-pc", help="convolutional predictive coding on 16x16 digits")
+    cdef = ConvPCConfig()
+    cpc.add_argument("--out", default=cdef.out, help="output folder (default runs/conv-pc)")
+    cpc.add_argument("--epochs", type=int, default=cdef.epochs)
+    cpc.add_argument("--batch-size", type=int, default=cdef.batch_size)
+    cpc.add_argument("--features", type=int, default=cdef.n_features)
+    cpc.add_argument("--kernel", type=int, default=cdef.kernel)
+    cpc.add_argument("--T", type=int, default=cdef.T)
+    cpc.add_argument("--tau-m", type=float, default=cdef.tau_m)
+    cpc.add_argument("--gamma", type=float, default=cdef.gamma, help="sparsity (laplacian)")
+    cpc.add_argument("--eta", type=float, default=cdef.eta)
+    cpc.add_argument("--seed", type=int, default=cdef.seed)
+    cpc.add_argument("--no-plots", action="store_true")
+    cpc.add_argument("--no-progress", action="store_true")
     return parser
+
+
+def _train_conv_pc(args: argparse.Namespace) -> int:
+    config = ConvPCConfig(
+        n_features=args.features,
+        kernel=args.kernel,
+        T=args.T,
+        tau_m=args.tau_m,
+        gamma=args.gamma,
+        eta=args.eta,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        out=str(args.out),
+        plots=not args.no_plots,
+    )
+    results = train_conv_pc(config, progress=not args.no_progress)
+    h = results["history"]["recon_error"]
+    print(
+        f"reconstruction error {h[0]:.3f} -> {h[-1]:.3f} ({results['recon_error_drop']:.1f}x), "
+        f"test {results['final_test_recon_error']:.3f}, wall time {results['wall_time_s']:.1f}s; "
+        f"wrote {config.out}/"
+    )
+    return 0
 
 
 def _train_pcn(args: argparse.Namespace) -> int:
@@ -152,6 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if worst < 1e-5 else 1
     if args.command == "train" and args.model == "pcn":
         return _train_pcn(args)
+    if args.command == "train" and args.model == "conv-pc":
+        return _train_conv_pc(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -4,7 +4,9 @@ Each function writes a PNG to ``path`` and returns the path:
 
 - :func:`plot_learning_curve`: per-epoch curves (energy, accuracies, ...);
 - :func:`plot_confusion_matrix`: a confusion matrix with counts;
-- :func:`plot_receptive_fields`: columns of a weight matrix as image tiles.
+- :func:`plot_receptive_fields`: columns of a weight matrix as image tiles;
+- :func:`plot_filters`: convolutional filters ``(kh, kw, c_in, c_out)`` as a grid;
+- :func:`plot_reconstructions`: images above their reconstructions.
 """
 
 from __future__ import annotations
@@ -18,7 +20,13 @@ from typing import Any
 import numpy as np
 
 
-__all__ = ["plot_learning_curve", "plot_confusion_matrix", "plot_receptive_fields"]
+__all__ = [
+    "plot_learning_curve",
+    "plot_confusion_matrix",
+    "plot_receptive_fields",
+    "plot_filters",
+    "plot_reconstructions",
+]
 
 
 def _pyplot() -> Any:
@@ -120,5 +128,53 @@ def plot_receptive_fields(
         ax.axis("off")
         if k < count:
             ax.imshow(w[:, k].reshape(h, wd), cmap="gray")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _tile(ax_grid, images, cmap="gray"):
+    for ax, img in zip(ax_grid, images, strict=False):
+        ax.imshow(img, cmap=cmap)
+    for ax in ax_grid:
+        ax.axis("off")
+
+
+def plot_filters(
+    filters: np.ndarray | Any, path: str | os.PathLike, title: str = "learned filters"
+) -> Path:
+    """Plot every ``(c_in, c_out)`` kernel of ``filters`` (``(kh, kw, c_in, c_out)``) as a
+    ``kh x kw`` tile, one row per output channel and one column per input channel."""
+    plt = _pyplot()
+    f = np.asarray(filters)
+    if f.ndim != 4:
+        raise ValueError(f"`filters` must be (kh, kw, c_in, c_out), got shape {f.shape}.")
+    kh, kw, c_in, c_out = f.shape
+    fig, axes = plt.subplots(c_out, c_in, figsize=(c_in * 1.0 + 0.4, c_out * 1.0 + 0.5))
+    axes = np.atleast_2d(np.asarray(axes).reshape(c_out, c_in))
+    for o in range(c_out):
+        _tile(axes[o], [f[:, :, i, o] for i in range(c_in)], cmap="RdBu_r")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_reconstructions(
+    images: np.ndarray | Any,
+    reconstructions: np.ndarray | Any,
+    path: str | os.PathLike,
+    title: str = "images (top) and reconstructions (bottom)",
+) -> Path:
+    """Plot ``images`` (``(n, h, w)`` or ``(n, h, w, 1)``) above their reconstructions."""
+    plt = _pyplot()
+    a = np.asarray(images)
+    b = np.asarray(reconstructions)
+    if a.shape != b.shape:
+        raise ValueError(f"shapes differ: images {a.shape}, reconstructions {b.shape}.")
+    if a.ndim == 4:
+        a, b = a[..., 0], b[..., 0]
+    n = a.shape[0]
+    fig, axes = plt.subplots(2, n, figsize=(n * 1.0 + 0.4, 2.6))
+    axes = np.asarray(axes).reshape(2, n)
+    _tile(axes[0], list(a))
+    _tile(axes[1], list(b))
     fig.suptitle(title)
     return _save(fig, path)
