@@ -1,52 +1,31 @@
-"""Data sets shipped with ngcx (no downloads at run time).
+"""Data: the embedded digits, a mini-batch loader, IDX (MNIST-format) files, patches.
 
-``load_digits()`` returns the UCI optical-recognition handwritten digits (the 8x8 set
-scikit-learn ships as ``load_digits``): 1797 images with 64 pixels in ``[0, 16]``.
+Nothing here downloads anything: :func:`load_digits` reads the 8x8 digits shipped in the
+package, and :func:`load_idx` / :func:`load_mnist` read IDX files the user already has.
 """
 
-from __future__ import annotations
-
-from importlib import resources
-
-import numpy as np
-
-
-__all__ = ["load_digits", "train_test_split"]
-
-
-def load_digits(normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """The embedded 8x8 digits.
-
-    **Arguments:**
-
-    - `normalize`: scale pixels to ``[0, 1]`` (divide by 16) as ``float32``; otherwise
-      return the raw ``uint8`` counts in ``[0, 16]``.
-
-    **Returns:**
-
-    ``(images, labels)``: ``images`` of shape ``(1797, 64)``, ``labels`` of shape
-    ``(1797,)`` with integer classes ``0..9`` (``int32``).
-    """
-    with resources.files(__package__).joinpath("digits.npz").open("rb") as f:
-        archive = np.load(f)
-        images, labels = archive["images"], archive["labels"]
-    if normalize:
-        images = images.astype(np.float32) / 16.0
-    return images, labels.astype(np.int32)
+from ._digits import load_digits as load_digits, train_test_split as train_test_split
+from ._idx import load_idx as load_idx, load_mnist as load_mnist, save_idx as save_idx
+from ._loader import DataLoader as DataLoader
+from ._patches import (
+    Create_Patches as Create_Patches,
+    PatchGenerator as PatchGenerator,
+    generate_pacthify_patch_set as generate_pacthify_patch_set,
+    generate_patch_set as generate_patch_set,
+    generate_patchify_patch_set as generate_patchify_patch_set,
+)
 
 
-def train_test_split(
-    images: np.ndarray, labels: np.ndarray, test_fraction: float = 0.2, seed: int = 0
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shuffle with a fixed ``seed`` and split off ``test_fraction`` of the samples.
-
-    **Returns:** ``(x_train, y_train, x_test, y_test)``.
-    """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"`test_fraction` must lie in (0, 1), got {test_fraction}.")
-    if len(images) != len(labels):
-        raise ValueError(f"`images` and `labels` differ in length: {len(images)} != {len(labels)}.")
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_test = int(round(len(images) * test_fraction))
-    test, train = order[:n_test], order[n_test:]
-    return images[train], labels[train], images[test], labels[test]
+__all__ = [
+    "Create_Patches",
+    "DataLoader",
+    "PatchGenerator",
+    "generate_pacthify_patch_set",
+    "generate_patch_set",
+    "generate_patchify_patch_set",
+    "load_digits",
+    "load_idx",
+    "load_mnist",
+    "save_idx",
+    "train_test_split",
+]

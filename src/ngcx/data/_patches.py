@@ -1,0 +1,233 @@
+"""Image patches (ngc-learn's ``patch_utils`` and ``patch``), with NumPy.
+
+Differences from ngc-learn (which is unfinished here): ``Create_Patches`` counts every
+position of its stride (``patch - overlap``) instead of ``size // patch`` of them, and
+frames width and height with their own sizes; ``generate_patch_set`` draws independent
+positions for each image (ngc-learn re-seeds per image, so every image gets the same
+positions) and honours ``step_size``; ``PatchGenerator`` works (ngc-learn's mixes its
+vertical options into the horizontal ones and opens a plot window); patchify needs no
+third-party package. ``generate_pacthify_patch_set`` keeps ngc-learn's misspelt name;
+``generate_patchify_patch_set`` is the same function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def _as_images(x_batch) -> np.ndarray:
+    x = np.asarray(x_batch)
+    if x.ndim == 3:
+        return x
+    if x.ndim == 2:
+        side = int(round(np.sqrt(x.shape[1])))
+        if side * side != x.shape[1]:
+            raise ValueError(
+                f"`x_batch` rows of length {x.shape[1]} are not square images; pass (N, H, W)."
+            )
+        return x.reshape(x.shape[0], side, side)
+    raise ValueError(f"`x_batch` must be (N, H*W) or (N, H, W), got shape {x.shape}.")
+
+
+class Create_Patches:
+    """Patches of one ``(H, W)`` image on a grid of stride ``patch - overlap``.
+
+    **Arguments:** `img` ``(H, W)``; `patch_shape` ``(ph, pw)``; `overlap_shape`
+    ``(oh, ow)`` with ``0 <= overlap < patch``.
+    """
+
+    def __init__(self, img, patch_shape: tuple[int, int], overlap_shape: tuple[int, int]):
+        self.img = np.asarray(img, dtype=np.float32)
+        if self.img.ndim != 2:
+            raise ValueError(f"`img` must be (H, W), got shape {self.img.shape}.")
+        self.height_patch, self.width_patch = (int(v) for v in patch_shape)
+        self.height_over, self.width_over = (int(v) for v in overlap_shape)
+        if not (
+            0 <= self.height_over < self.height_patch and 0 <= self.width_over < self.width_patch
+        ):
+            raise ValueError(
+                f"`overlap_shape` {overlap_shape} must be >= 0 and below `patch_shape` "
+                f"{patch_shape}."
+            )
+        self.height, self.width = self.img.shape
+
+    def create_patches(self, add_frame: bool = False, center: bool = True):
+        """**Returns:** ``(num_patches, ph, pw)``. `add_frame` pads the image with
+        ``patch - overlap`` zeros on every side first; `center` subtracts each column's
+        mean from the image (ngc-learn's centring)."""
+        img = self.img
+        sh = self.height_patch - self.height_over
+        sw = self.width_patch - self.width_over
+        if add_frame:
+            img = np.pad(img, ((sh, sh), (sw, sw)))
+        if center:
+            img = img - img.mean(axis=0, keepdims=True)
+        h, w = img.shape
+        if h < self.height_patch or w < self.width_patch:
+            raise ValueError("`patch_shape` is larger than the image.")
+        patches = [
+            img[r : r + self.height_patch, c : c + self.width_patch]
+            for r in range(0, h - self.height_patch + 1, sh)
+            for c in range(0, w - self.width_patch + 1, sw)
+        ]
+        return jnp.asarray(np.stack(patches))
+
+
+def generate_patch_set(
+    x_batch,
+    patch_size: tuple[int, int] = (8, 8),
+    max_patches: int = 50,
+    center: bool = True,
+    seed: int = 1234,
+    vis_mode: bool = False,
+    step_size: tuple[int, int] = (1, 1),
+):
+    """Sample ``max_patches`` random patches (with replacement) from every image.
+
+    **Arguments:** `x_batch` ``(N, H*W)`` square images or ``(N, H, W)``; `patch_size`;
+    `max_patches` per image; `center` subtract each patch's mean; `seed`; `vis_mode` also
+    return the means; `step_size` grid of allowed top-left positions.
+
+    **Returns:** ``(N * max_patches, ph * pw)`` (and the ``(n, 1)`` means with
+    `vis_mode`).
+    """
+    images = _as_images(x_batch)
+    ph, pw = (int(v) for v in patch_size)
+    n, h, w = images.shape
+    if ph > h or pw > w:
+        raise ValueError(f"`patch_size` {patch_size} is larger than the images ({h}, {w}).")
+    rows = np.arange(0, h - ph + 1, int(step_size[0]))
+    cols = np.arange(0, w - pw + 1, int(step_size[1]))
+    rng = np.random.default_rng(seed)
+    r = rng.choice(rows, size=(n, max_patches))
+    c = rng.choice(cols, size=(n, max_patches))
+    di, dj = np.meshgrid(np.arange(ph), np.arange(pw), indexing="ij")
+    patches = images[
+        np.arange(n)[:, None, None, None],
+        r[:, :, None, None] + di,
+        c[:, :, None, None] + dj,
+    ].reshape(n * max_patches, ph * pw)
+    mu = patches.mean(axis=1, keepdims=True) if center else np.zeros((len(patches), 1))
+    out = jnp.asarray(patches - mu)
+    return (out, mu) if vis_mode else out
+
+
+def generate_patchify_patch_set(
+    x_batch_, patch_size: tuple[int, int] = (5, 5), center: bool = True
+):
+    """Non-overlapping patches (stride = patch height, as ngc-learn's patchify call) of
+    one image given as a ``(1, H*W)`` row, ``(H*W,)`` or ``(H, W)``.
+
+    **Returns:** ``(num_patches, ph * pw)``, each patch centred when `center`.
+    """
+    x = np.asarray(x_batch_)
+    img = _as_images(x.reshape(1, -1))[0] if x.ndim < 2 or x.shape[0] == 1 else x
+    if img.ndim != 2:
+        raise ValueError(f"`x_batch_` must hold one image, got shape {x.shape}.")
+    ph, pw = (int(v) for v in patch_size)
+    step = ph
+    h, w = img.shape
+    patches = [
+        img[r : r + ph, c : c + pw].reshape(-1)
+        for r in range(0, h - ph + 1, step)
+        for c in range(0, w - pw + 1, step)
+    ]
+    batch = np.stack(patches)
+    if center:
+        batch = batch - batch.mean(axis=1, keepdims=True)
+    return jnp.asarray(batch)
+
+
+#: ngc-learn's (misspelt) name.
+generate_pacthify_patch_set = generate_patchify_patch_set
+
+
+def _positions(size: int, patch: int, overlap: int, alignment: str) -> list[int]:
+    step = patch - overlap
+    if step <= 0:
+        raise ValueError(f"the stride (overlap) {overlap} must be smaller than the patch {patch}.")
+    if patch > size:
+        return []
+    last = size - patch
+    if alignment in ("left", "top"):
+        return list(range(0, last + 1, step))
+    if alignment in ("right", "bottom"):
+        return sorted(range(last, -1, -step))
+    if alignment == "center":
+        centre = size // 2
+        right = list(range(centre, last + 1, step))
+        left = list(range(centre - patch, -1, -step))
+        return sorted(set(left + right))
+    if alignment == "fit":
+        extra = (last % step) // 2
+        return list(range(extra, last + 1, step))
+    raise ValueError(f"unknown alignment {alignment!r}.")
+
+
+class PatchGenerator:
+    """Tile an image with patches of ``(patch_height, patch_width)``.
+
+    Horizontal alignment ``"left"`` (default), ``"right"``, ``"center"`` (tiles spread
+    out from the centre) or ``"fit"`` (the grid centred, margins split evenly); vertical
+    ``"top"`` (default), ``"bottom"``, ``"center"``, ``"fit"``. ``horizontal_stride`` /
+    ``vertical_stride`` are ngc-learn's: the overlap between neighbouring patches (the
+    step is ``patch - stride``; default 0, no overlap).
+
+    ``generator(img)`` returns ``(n, ph, pw, ...)``; or ``generator.target(img)`` then
+    iterate. ``positions(height, width)`` gives the top-left corners.
+    """
+
+    def __init__(
+        self,
+        patch_height: int,
+        patch_width: int,
+        horizontal_alignment: Literal["left", "right", "center", "fit"] | None = None,
+        vertical_alignment: Literal["top", "bottom", "center", "fit"] | None = None,
+        horizontal_stride: int | None = None,
+        vertical_stride: int | None = None,
+    ):
+        if patch_height <= 0 or patch_width <= 0:
+            raise ValueError("`patch_height` and `patch_width` must be positive.")
+        self.patch_height = int(patch_height)
+        self.patch_width = int(patch_width)
+        self.horizontal_alignment = horizontal_alignment or "left"
+        self.vertical_alignment = vertical_alignment or "top"
+        if self.horizontal_alignment not in ("left", "right", "center", "fit"):
+            raise ValueError(f"`horizontal_alignment`: unknown {horizontal_alignment!r}.")
+        if self.vertical_alignment not in ("top", "bottom", "center", "fit"):
+            raise ValueError(f"`vertical_alignment`: unknown {vertical_alignment!r}.")
+        self.horizontal_stride = int(horizontal_stride or 0)
+        self.vertical_stride = int(vertical_stride or 0)
+        self._img: np.ndarray | None = None
+
+    def positions(self, height: int, width: int) -> list[tuple[int, int]]:
+        rows = _positions(height, self.patch_height, self.vertical_stride, self.vertical_alignment)
+        cols = _positions(
+            width, self.patch_width, self.horizontal_stride, self.horizontal_alignment
+        )
+        return [(r, c) for r in rows for c in cols]
+
+    def target(self, img) -> None:
+        """Set the image (``(H, W)`` or ``(H, W, C)``) that iteration will tile."""
+        arr = np.asarray(img)
+        if arr.ndim < 2:
+            raise ValueError(f"`img` must be (H, W[, C]), got shape {arr.shape}.")
+        self._img = arr
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        if self._img is None:
+            raise ValueError("call `target(img)` before iterating.")
+        img = self._img
+        for r, c in self.positions(*img.shape[:2]):
+            yield img[r : r + self.patch_height, c : c + self.patch_width]
+
+    def __call__(self, img):
+        self.target(img)
+        patches = list(self)
+        if not patches:
+            raise ValueError(f"the image {np.shape(img)[:2]} is smaller than the patch.")
+        return jnp.asarray(np.stack(patches))
