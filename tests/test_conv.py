@@ -68,12 +68,14 @@ def test_deconv_values_filter_update_and_dinputs_equal_autodiff(g):
     np.testing.assert_allclose(syn(x), ref, rtol=1e-4, atol=1e-4)
     post = jax.random.normal(k, ref.shape)
     gW, gx = jax.grad(lambda w, u: jnp.sum(post * lax_deconv(u, w, s, p)), argnums=(0, 1))(W, x)
-    # the optax step with sgd(eta=1): W' - W = sign * dW - w_decay * W
+    # the filter update fed to the (descending) optimiser is sign_value * dL/dW + w_decay * W,
+    # so one sgd(eta=1) step moves W by -(sign_value * grad + w_decay * W): with ngc-learn's
+    # sign_value = -1 that is +grad - w_decay * W
     opt = learning.synapse_optimizer(syn)
     new, _ = learning.apply_updates(
         syn, syn.hebbian_updates(x, post), learning.init_optimizer(opt, syn), opt
     )
-    np.testing.assert_allclose(new.weights - W, -1.0 * gW - 0.1 * W, rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(new.weights - W, -(-1.0 * gW + 0.1 * W), rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(syn.backtransmit(post), gx, rtol=1e-4, atol=1e-4)
 
 

@@ -55,7 +55,7 @@ def _pcn_layer_energy(W, b, pre_act, z, sigma):
 )
 def test_hebbian_update_equals_negative_energy_gradient(batch, n_in, n_out, sigma, seed):
     k1, k2, k3, k4 = jax.random.split(jax.random.key(seed), 4)
-    syn = HebbianSynapse((n_in, n_out), key=k1, use_bias=True)
+    syn = HebbianSynapse((n_in, n_out), key=k1, use_bias=True, w_bound=0.0)
     syn = eqx.tree_at(lambda s: s.biases, syn, jax.random.normal(k4, (n_out,)))
     pre_act = jax.nn.relu(jax.random.normal(k2, (batch, n_in)))
     z = jax.random.normal(k3, (batch, n_out))
@@ -67,12 +67,16 @@ def test_hebbian_update_equals_negative_energy_gradient(batch, n_in, n_out, sigm
 
 
 def test_hebbian_rule_hand_computed_with_modulation(getkey):
-    syn = HebbianSynapse((2, 2), key=getkey(), pre_wght=2.0, post_wght=0.5)
+    syn = HebbianSynapse((2, 2), key=getkey(), pre_wght=2.0, post_wght=0.5, w_bound=0.0)
     pre = jnp.array([[1.0, 2.0], [0.0, 1.0]])
     post = jnp.array([[1.0, -1.0], [3.0, 0.0]])
     upd = syn.hebbian_updates(pre, post)
     np.testing.assert_allclose(upd.weights, np.asarray(pre).T @ np.asarray(post), rtol=1e-6)
     assert upd.biases is None
+    # ngc-learn's soft bound (default w_bound = 1): the update is scaled by 1 - |W|
+    soft = HebbianSynapse((2, 2), key=getkey())
+    expected = (np.asarray(pre).T @ np.asarray(post)) * (1.0 - np.abs(np.asarray(soft.weights)))
+    np.testing.assert_allclose(soft.hebbian_updates(pre, post).weights, expected, rtol=1e-5)
     with pytest.raises(ValueError, match="pre"):
         syn.hebbian_updates(jnp.ones((2, 3)), post)
 
@@ -84,39 +88,58 @@ def _one_step(syn, pre, post):
     return new
 
 
-def test_sgd_step_is_ngclearn_update_with_decay_sign_and_prior(getkey):
+def test_sgd_step_follows_ngclearn_sign_convention_with_decay_and_priors(getkey):
     pre = jnp.array([[1.0, 0.5]])
     post = jnp.array([[2.0, -1.0]])
     dW = np.asarray(pre).T @ np.asarray(post)
-    base = dict(key=getkey(), eta=0.1)
+    base = dict(key=getkey(), eta=0.1, w_bound=0.0)
     syn = HebbianSynapse((2, 2), **base)
     W = np.asarray(syn.weights)
-    np.testing.assert_allclose(_one_step(syn, pre, post).weights, W + 0.1 * dW, rtol=1e-6)
-    syn = HebbianSynapse((2, 2), **base, w_decay=0.5)
-    np.testing.assert_allclose(
-        _one_step(syn, pre, post).weights, W + 0.1 * (dW - 0.5 * W), rtol=1e-5
-    )
-    syn = HebbianSynapse((2, 2), **base, sign_value=-1.0)
+    # ngc-learn's optimisers descend: sign_value = +1 descends the Hebbian product ...
     np.testing.assert_allclose(_one_step(syn, pre, post).weights, W - 0.1 * dW, rtol=1e-6)
-    syn = HebbianSynapse((2, 2), **base, prior=("l1", 0.2))
+    # ... and sign_value = -1 (ngc-museum's setting) ascends it
+    syn = HebbianSynapse((2, 2), **base, sign_value=-1.0)
+    np.testing.assert_allclose(_one_step(syn, pre, post).weights, W + 0.1 * dW, rtol=1e-6)
+    # decay and priors always pull the weights towards zero, whatever the sign
+    for sign in (1.0, -1.0):
+        syn = HebbianSynapse((2, 2), **base, sign_value=sign, w_decay=0.5)
+        np.testing.assert_allclose(
+            _one_step(syn, pre, post).weights, W - 0.1 * (sign * dW + 0.5 * W), rtol=1e-5
+        )
+    syn = HebbianSynapse((2, 2), **base, sign_value=-1.0, prior=("l1", 0.2))
     np.testing.assert_allclose(
         _one_step(syn, pre, post).weights, W + 0.1 * (dW - 0.2 * np.sign(W)), rtol=1e-5
     )
-    syn = HebbianSynapse((2, 2), **base, prior=("l2", 0.2))
+    syn = HebbianSynapse((2, 2), **base, sign_value=-1.0, prior=("ridge", 0.2))
     np.testing.assert_allclose(
         _one_step(syn, pre, post).weights, W + 0.1 * (dW - 0.2 * W), rtol=1e-5
     )
+    # ngc-learn's elastic net: lmbda = (scale, l1_ratio)
+    syn = HebbianSynapse((2, 2), **base, sign_value=-1.0, prior=("elastic_net", (0.2, 0.25)))
+    reg = 0.2 * (0.25 * np.sign(W) + 0.75 / 2 * W)
+    np.testing.assert_allclose(_one_step(syn, pre, post).weights, W + 0.1 * (dW - reg), rtol=1e-5)
+
+
+def test_decay_never_touches_biases(getkey):
+    syn = HebbianSynapse((2, 2), key=getkey(), eta=0.1, w_bound=0.0, use_bias=True, w_decay=1.0)
+    syn = eqx.tree_at(lambda s: s.biases, syn, jnp.array([1.0, -1.0]))
+    new = _one_step(syn, jnp.zeros((1, 2)), jnp.zeros((1, 2)))
+    np.testing.assert_allclose(new.biases, [1.0, -1.0])
+    np.testing.assert_allclose(new.weights, 0.9 * syn.weights, rtol=1e-6)
 
 
 def test_bounds_and_nonnegativity_are_projections(getkey):
     pre = jnp.ones((1, 3))
     post = jnp.array([[10.0, -10.0]])
-    syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, w_bound=0.5)
+    small = DistributionGenerator.uniform(-0.1, 0.1)
+    syn = HebbianSynapse(
+        (3, 2), key=getkey(), eta=1.0, w_bound=0.5, sign_value=-1.0, weight_init=small
+    )
     new = _one_step(syn, pre, post)
     assert float(jnp.abs(new.weights).max()) <= 0.5
     np.testing.assert_allclose(new.weights[:, 0], 0.5)
     np.testing.assert_allclose(new.weights[:, 1], -0.5)
-    syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, is_nonnegative=True)
+    syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, is_nonnegative=True, w_bound=0.0)
     new = _one_step(syn, pre, post)
     assert float(new.weights.min()) >= 0.0
     syn = HebbianSynapse((3, 2), key=getkey(), eta=1.0, w_bound=0.5, is_nonnegative=True)
@@ -128,7 +151,7 @@ def test_adam_and_nag_match_optax_directly(getkey):
     pre = jax.random.normal(getkey(), (4, 3))
     post = jax.random.normal(getkey(), (4, 2))
     for optim, ref in (("adam", optax.adam(0.01)), ("nag", optax.sgd(0.01, 0.9, nesterov=True))):
-        syn = HebbianSynapse((3, 2), key=getkey(), eta=0.01, optim_type=optim)
+        syn = HebbianSynapse((3, 2), key=getkey(), eta=0.01, optim_type=optim, w_bound=0.0)
         opt = learning.synapse_optimizer(syn)
         state = learning.init_optimizer(opt, syn)
         ref_state = ref.init(syn.weights)
@@ -137,14 +160,14 @@ def test_adam_and_nag_match_optax_directly(getkey):
             upd = syn.hebbian_updates(pre, post)
             syn, state = learning.apply_updates(syn, upd, state, opt)
             with jax.numpy_dtype_promotion("standard"):
-                step, ref_state = ref.update(-upd.weights, ref_state, W)
+                step, ref_state = ref.update(upd.weights, ref_state, W)
             W = W + step
         np.testing.assert_allclose(syn.weights, W, rtol=1e-5, atol=1e-7)
 
 
 def test_per_module_applies_each_synapse_options(getkey):
-    a = HebbianSynapse((2, 2), key=getkey(), eta=0.1)
-    b = HebbianSynapse((2, 2), key=getkey(), eta=0.2, sign_value=-1.0)
+    a = HebbianSynapse((2, 2), key=getkey(), eta=0.1, w_bound=0.0, sign_value=-1.0)
+    b = HebbianSynapse((2, 2), key=getkey(), eta=0.2, w_bound=0.0)
     opt = learning.per_module([learning.synapse_optimizer(a), learning.synapse_optimizer(b)])
     state = learning.init_optimizer(opt, (a, b))
     pre, post = jnp.ones((1, 2)), jnp.ones((1, 2))
@@ -161,5 +184,7 @@ def test_bad_options_raise(getkey):
         HebbianSynapse((2, 2), key=getkey(), eta=-1.0)
     with pytest.raises(ValueError, match="prior"):
         HebbianSynapse((2, 2), key=getkey(), prior=("l3", 0.1))
+    with pytest.raises(ValueError, match="l1_ratio"):
+        HebbianSynapse((2, 2), key=getkey(), prior=("l1l2", (0.1, 2.0)))
     with pytest.raises(ValueError, match="optim_type"):
         learning.hebbian_optimizer(0.1, optim_type="bad")

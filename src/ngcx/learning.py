@@ -1,18 +1,25 @@
 r"""Optax glue for local learning rules.
 
-A local rule (Hebbian, STDP, ...) returns an *ascent direction* shaped like its module.
-:func:`hebbian_optimizer` builds the optax chain that turns it into a parameter update:
+A local rule (Hebbian, STDP, ...) returns an update shaped like its module.
+:func:`hebbian_optimizer` builds the optax chain that applies it, following ngc-learn's
+convention (its optimisers *subtract* the update, so a Hebbian ascent needs
+``sign_value = -1``, as every ngc-museum model passes):
 
-1. ``optax.scale(-sign_value)``: the ascent direction becomes a gradient $g$;
-2. ``optax.add_decayed_weights(w_decay)``: $g \mathrel{+}= \lambda_{wd} W$;
+1. ``optax.scale(sign_value)``: $g = s\,\Delta W$;
+2. weight decay ``add_decayed_weights(w_decay)``: $g \mathrel{+}= \lambda_{wd} W$;
 3. the prior: ``"l2"`` adds $\lambda W$, ``"l1"`` adds $\lambda\,\mathrm{sign}(W)$,
-   ``"l1l2"`` both;
-4. ``optax.sgd(eta)``, ``optax.adam(eta)`` or Nesterov momentum (``"nag"``).
+   ``"l1l2"`` adds $\lambda(r\,\mathrm{sign}(W) + \tfrac{1 - r}{2} W)$;
+4. ``optax.sgd(eta)``, ``optax.adam(eta)`` or Nesterov momentum (``"nag"``), which
+   descend along $g$.
 
-With sgd the step is $W \leftarrow W + \eta(\text{sign}\,\Delta W - \lambda_{wd} W)$,
-ngc-learn's Hebbian update. :func:`apply_updates` runs the optimiser over the module's
-floating-point arrays, applies the step, then each synapse's ``project()`` (bounds,
-non-negativity). :func:`per_module` combines different chains for a tuple of modules.
+Decay and priors act on the weights only (never the biases) and always pull them
+towards zero. With sgd: $W \leftarrow W - \eta(s\,\Delta W + \lambda_{wd} W)$; with
+$s = -1$ this is ngc-learn's Hebbian step. (ngc-learn multiplies its prior by the sign too,
+so with $s = +1$ its prior pushes weights away from zero, and its convolutional synapses'
+``w_decay`` grows weights under its descending optimisers; ngcx's regularisers always
+shrink them.) :func:`apply_updates` runs the optimiser over the module's floating-point
+arrays, applies the step, then each synapse's ``project()`` (bounds, non-negativity).
+:func:`per_module` combines different chains for a tuple of modules.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ __all__ = [
     "synapse_optimizer",
     "synapses_optimizer",
     "add_l1_penalty",
+    "weights_mask",
     "per_module",
     "trainable",
     "init_optimizer",
@@ -43,8 +51,20 @@ __all__ = [
 M = TypeVar("M")
 
 
-def add_l1_penalty(lmbda: float) -> optax.GradientTransformation:
-    r"""Add $\lambda\,\mathrm{sign}(W)$ to the incoming gradient (a Laplace prior)."""
+def weights_mask(params: Any) -> Any:
+    """``True`` for leaves stored in a field called ``weights``, ``False`` elsewhere (the
+    mask that keeps decay and priors off biases)."""
+
+    def is_weight(path, _leaf):
+        last = path[-1] if path else None
+        return isinstance(last, jax.tree_util.GetAttrKey) and last.name == "weights"
+
+    return jax.tree_util.tree_map_with_path(is_weight, params)
+
+
+def add_l1_penalty(lmbda: float, mask: Any = None) -> optax.GradientTransformation:
+    r"""Add $\lambda\,\mathrm{sign}(W)$ to the incoming gradient (a Laplace prior) where
+    ``mask`` (a PyTree of booleans, or a function of the params giving one) is true."""
 
     def init_fn(params):
         del params
@@ -53,7 +73,12 @@ def add_l1_penalty(lmbda: float) -> optax.GradientTransformation:
     def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError("add_l1_penalty needs `params` in `update`.")
-        updates = jax.tree_util.tree_map(lambda g, p: g + lmbda * jnp.sign(p), updates, params)
+        m = mask(params) if callable(mask) else mask
+        if m is None:
+            m = jax.tree_util.tree_map(lambda _: True, params)
+        updates = jax.tree_util.tree_map(
+            lambda g, p, keep: g + lmbda * jnp.sign(p) if keep else g, updates, params, m
+        )
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -66,28 +91,32 @@ def hebbian_optimizer(
     w_decay: float = 0.0,
     prior: str = "none",
     prior_lmbda: float = 0.0,
+    prior_l1_ratio: float = 0.5,
     momentum: float = 0.9,
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
 ) -> optax.GradientTransformation:
-    """The optax chain for a Hebbian (ascent-direction) update; see the module docstring.
+    """The optax chain for a Hebbian update; see the module docstring.
 
     **Arguments:** `eta` learning rate; `optim_type` ``"sgd"``, ``"adam"`` or ``"nag"``;
-    `sign_value` sign (and scale) of the rule; `w_decay` weight decay; `prior` ``"none"``,
-    ``"l1"``, ``"l2"`` or ``"l1l2"`` with strength `prior_lmbda`; `momentum` for nag;
+    `sign_value` multiplies the rule's update before the optimiser descends along it;
+    `w_decay` weight decay; `prior` ``"none"``, ``"l1"``, ``"l2"`` or ``"l1l2"`` with
+    strength `prior_lmbda` (and `prior_l1_ratio` for ``"l1l2"``); `momentum` for nag;
     `b1`, `b2`, `eps` for adam.
     """
     check_nonnegative(eta, "eta")
     check_nonnegative(w_decay, "w_decay")
     check_nonnegative(prior_lmbda, "prior_lmbda")
-    parts: list[optax.GradientTransformation] = [optax.scale(-float(sign_value))]
+    parts: list[optax.GradientTransformation] = [optax.scale(float(sign_value))]
     if w_decay > 0:
-        parts.append(optax.add_decayed_weights(w_decay))
-    if prior in ("l2", "l1l2") and prior_lmbda > 0:
-        parts.append(optax.add_decayed_weights(prior_lmbda))
-    if prior in ("l1", "l1l2") and prior_lmbda > 0:
-        parts.append(add_l1_penalty(prior_lmbda))
+        parts.append(optax.add_decayed_weights(w_decay, mask=weights_mask))
+    l2 = prior_lmbda if prior == "l2" else prior_lmbda * (1 - prior_l1_ratio) / 2
+    l1 = prior_lmbda if prior == "l1" else prior_lmbda * prior_l1_ratio
+    if prior in ("l2", "l1l2") and l2 > 0:
+        parts.append(optax.add_decayed_weights(l2, mask=weights_mask))
+    if prior in ("l1", "l1l2") and l1 > 0:
+        parts.append(add_l1_penalty(l1, mask=weights_mask))
     if prior not in ("none", "l1", "l2", "l1l2"):
         raise ValueError(f"`prior` must be 'none', 'l1', 'l2' or 'l1l2', got {prior!r}.")
     if optim_type == "sgd":
@@ -112,11 +141,21 @@ def synapse_optimizer(synapse: Any) -> optax.GradientTransformation:
         w_decay=synapse.w_decay,
         prior=synapse.prior,
         prior_lmbda=synapse.prior_lmbda,
+        prior_l1_ratio=getattr(synapse, "prior_l1_ratio", 0.5),
         momentum=synapse.momentum,
     )
 
 
-_OPTIONS = ("eta", "optim_type", "sign_value", "w_decay", "prior", "prior_lmbda", "momentum")
+_OPTIONS = (
+    "eta",
+    "optim_type",
+    "sign_value",
+    "w_decay",
+    "prior",
+    "prior_lmbda",
+    "prior_l1_ratio",
+    "momentum",
+)
 
 
 def synapses_optimizer(synapses: Sequence[Any]) -> optax.GradientTransformation:
@@ -126,7 +165,7 @@ def synapses_optimizer(synapses: Sequence[Any]) -> optax.GradientTransformation:
     synapses = tuple(synapses)
     if not synapses:
         raise ValueError("`synapses` is empty.")
-    options = {tuple(getattr(s, name) for name in _OPTIONS) for s in synapses}
+    options = {tuple(getattr(s, name, None) for name in _OPTIONS) for s in synapses}
     if len(options) == 1:
         return synapse_optimizer(synapses[0])
     return per_module([synapse_optimizer(s) for s in synapses])

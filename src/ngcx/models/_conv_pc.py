@@ -100,6 +100,7 @@ class ConvPC(eqx.Module):
             padding="SAME",
             eta=eta,
             optim_type=optim_type,
+            sign_value=-1.0,  # ascend the Hebbian rule (= descend F)
             filter_init=DistributionGenerator.gaussian(0.0, 0.1),
         )
         if normalize_filters:

@@ -114,6 +114,7 @@ class PCN(eqx.Module):
                 use_bias=use_bias,
                 w_decay=w_decay,
                 w_bound=w_bound,
+                sign_value=-1.0,  # ascend the Hebbian rule (= descend F), as ngc-museum
             )
             for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
         )

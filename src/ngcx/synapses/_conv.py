@@ -44,7 +44,7 @@ from ..conv import (
     normalize_stride,
 )
 from ..initializers import DistributionGenerator, Initializer
-from ._plasticity import HebbianOptions
+from ._plasticity import HebbianOptions, PriorSpec
 
 
 __all__ = [
@@ -292,7 +292,7 @@ class HebbianConvSynapse(ConvSynapse, HebbianOptions):
         optim_type: str = "sgd",
         pre_wght: float = 1.0,
         post_wght: float = 1.0,
-        prior: tuple[str, float] | None = None,
+        prior: PriorSpec = None,
         momentum: float = 0.9,
         dtype: Any = None,
     ):
@@ -353,7 +353,7 @@ class HebbianDeconvSynapse(DeconvSynapse, HebbianOptions):
         optim_type: str = "sgd",
         pre_wght: float = 1.0,
         post_wght: float = 1.0,
-        prior: tuple[str, float] | None = None,
+        prior: PriorSpec = None,
         momentum: float = 0.9,
         dtype: Any = None,
     ):
@@ -401,8 +401,8 @@ def conv_hebbian_rule(synapse: Any, pre: Array, post: Array) -> Any:
 
     $\Delta W = a b\, \partial_W \langle \text{post}, \mathrm{op}(\text{pre}, W)\rangle$
     and $\Delta b = b \sum_{n,h,w} \text{post}$ (``pre_wght`` $a$, ``post_wght`` $b$; 1 for a
-    static synapse). The ascent direction: ``ngcx.learning`` applies sign, decay and the
-    optimiser, exactly as for dense synapses.
+    static synapse). ``ngcx.learning`` applies sign, decay and the optimiser exactly as
+    for dense synapses (descending along ``sign_value`` times this update).
     """
     a = getattr(synapse, "pre_wght", 1.0)
     b = getattr(synapse, "post_wght", 1.0)
@@ -436,8 +436,9 @@ class _TraceSTDPOptions(eqx.Module):
         self.w_bound = float(w_bound)
         self.optim_type = optim_type
 
-    # the optax glue reads these (no sign flip, decay or prior for STDP)
-    sign_value = 1.0
+    # the optax glue reads these: STDP adds its update (W <- W + eta dW), so the
+    # descending optimiser gets -dW; no decay or prior
+    sign_value = -1.0
     w_decay = 0.0
     prior = "none"
     prior_lmbda = 0.0

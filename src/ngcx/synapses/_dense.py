@@ -11,7 +11,7 @@ from jaxtyping import Array, Float
 
 from .._custom_types import Key
 from ..initializers import DistributionGenerator, Initializer
-from ._plasticity import HebbianOptions
+from ._plasticity import HebbianOptions, PriorSpec
 
 
 __all__ = ["DenseSynapse", "HebbianSynapse", "hebbian_rule"]
@@ -89,19 +89,23 @@ class DenseSynapse(eqx.Module):
 class HebbianSynapse(DenseSynapse, HebbianOptions):
     r"""A dense synapse with ngc-learn's two-factor Hebbian plasticity.
 
-    The rule (:func:`hebbian_rule`) returns the ascent direction
-    $\Delta W = (a\,\text{pre})^\top (b\,\text{post})$ and $\Delta b = \sum_{\text{batch}}
+    The rule (:func:`hebbian_rule`) returns
+    $\Delta W = (a\,\text{pre})^\top (b\,\text{post})$ (softly bounded by
+    $w_{\max} - |W|$ when ``w_bound > 0``) and $\Delta b = \sum_{\text{batch}}
     b\,\text{post}$ (``pre_wght`` $a$, ``post_wght`` $b$), shaped like the synapse.
-    ``ngcx.learning.synapse_optimizer(synapse)`` turns it into an optax chain: sign
-    (``sign_value``), weight decay (``w_decay``), the prior (``"l1"``, ``"l2"`` or
-    ``"l1l2"`` with ``prior_lmbda``), then sgd / adam / nesterov (``"nag"``) at learning
-    rate ``eta``. ``project()`` applies the bounds after each step: ``w_bound > 0``
-    clips the weights to ``[-w_bound, w_bound]`` (``[0, w_bound]`` when
-    ``is_nonnegative``), and ``is_nonnegative`` alone clips at 0.
+    ``ngcx.learning.synapse_optimizer(synapse)`` turns it into an optax chain that
+    *descends* along ``sign_value`` times it (ngc-learn's convention: pass
+    ``sign_value=-1``, as ngc-museum does, to ascend the Hebbian direction), plus weight
+    decay (``w_decay``) and the prior (``"l1"``, ``"l2"`` or ``"l1l2"``), with sgd / adam /
+    nesterov (``"nag"``) at learning rate ``eta``. ``project()`` applies the bounds after
+    each step: ``w_bound > 0`` clips the weights to ``[-w_bound, w_bound]``
+    (``[0, w_bound]`` when ``is_nonnegative``), and ``is_nonnegative`` alone clips at 0.
+    Defaults are ngc-learn 3.2.1's (``w_bound=1``, ``sign_value=1``, sgd).
 
-    With ``sign_value = 1`` and ``post`` the error $e = (z - \mu)/\sigma^2$ of a Gaussian
-    layer $\mu = \phi(z_{\text{pre}}) W$, $\Delta W$ is $-\partial F / \partial W$ for
-    the energy $F = \tfrac12\sigma^{-2}\lVert z - \mu\rVert^2$ (tested).
+    With ``post`` the error $e = (z - \mu)/\sigma^2$ of a Gaussian layer
+    $\mu = \phi(z_{\text{pre}}) W$ and no bound, $\Delta W = -\partial F / \partial W$
+    for the energy $F = \tfrac12\sigma^{-2}\lVert z - \mu\rVert^2$ (tested): use
+    ``sign_value=-1`` to descend $F$.
     """
 
     def __init__(
@@ -112,14 +116,14 @@ class HebbianSynapse(DenseSynapse, HebbianOptions):
         eta: float = 0.0,
         weight_init: Initializer | None = None,
         bias_init: Initializer | None = None,
-        w_bound: float = 0.0,
+        w_bound: float = 1.0,
         is_nonnegative: bool = False,
         w_decay: float = 0.0,
         sign_value: float = 1.0,
         optim_type: str = "sgd",
         pre_wght: float = 1.0,
         post_wght: float = 1.0,
-        prior: tuple[str, float] | None = None,
+        prior: PriorSpec = None,
         resist_scale: float = 1.0,
         use_bias: bool = False,
         momentum: float = 0.9,
@@ -177,7 +181,10 @@ def hebbian_rule(
     axis as one matrix product, and $\Delta b = \sum b\,\text{post}$ when the synapse has
     biases; ``a``/``b`` are ``pre_wght``/``post_wght`` for a :class:`HebbianSynapse`
     (1 otherwise). The result is the synapse with its arrays replaced by the updates
-    (an ascent direction: optimisers built by :mod:`ngcx.learning` negate it).
+    With ``w_bound > 0`` (a :class:`HebbianSynapse` option, default 1 as in ngc-learn
+    3.2.1) the weight update is softly bounded, $\Delta W \odot (w_{\max} - |W|)$,
+    before the projection clips the weights. The optimisers of :mod:`ngcx.learning`
+    descend along ``sign_value`` times this update.
     """
     n_in, n_out = synapse.shape
     if pre.shape[-1] != n_in or post.shape[-1] != n_out:
@@ -194,6 +201,9 @@ def hebbian_rule(
     pre2 = pre.reshape(-1, n_in)
     post2 = post.reshape(-1, n_out)
     dW = (a * b) * (pre2.T @ post2)
+    w_bound = getattr(synapse, "w_bound", 0.0)
+    if w_bound > 0:  # ngc-learn's soft bound
+        dW = dW * (w_bound - jnp.abs(synapse.weights))
     db = None if synapse.biases is None else b * jnp.sum(post2, axis=0)
     return eqx.tree_at(
         lambda s: (s.weights, s.biases), synapse, (dW, db), is_leaf=lambda x: x is None

@@ -12,16 +12,59 @@ from .._checks import check_nonnegative, check_positive
 
 OptimType = Literal["sgd", "adam", "nag"]
 PriorType = Literal["none", "l1", "l2", "l1l2"]
+#: ``(name, lmbda)``; for the elastic net lmbda may be ``(scale, l1_ratio)``.
+PriorSpec = tuple[str, float] | tuple[str, tuple[float, float]] | None
+
+
+_PRIOR_NAMES = {
+    None: "none",
+    "none": "none",
+    "constant": "none",
+    "l1": "l1",
+    "lasso": "l1",
+    "l2": "l2",
+    "ridge": "l2",
+    "l1l2": "l1l2",
+    "elastic_net": "l1l2",
+}
+
+
+def parse_prior(prior) -> tuple[str, float, float]:
+    """``(name, lmbda)`` in ngc-learn's forms -> ``(canonical name, scale, l1_ratio)``.
+
+    Names: ``"constant"``/``"none"``/``None`` (no prior), ``"l1"``/``"lasso"``,
+    ``"l2"``/``"ridge"``, ``"l1l2"``/``"elastic_net"`` (whose lmbda is
+    ``(scale, l1_ratio)``, or a scale with ratio 0.5).
+    """
+    if prior is None:
+        return "none", 0.0, 0.0
+    name, lmbda = prior
+    if name not in _PRIOR_NAMES:
+        raise ValueError(
+            "`prior` name must be one of 'constant', 'l1'/'lasso', 'l2'/'ridge', "
+            f"'l1l2'/'elastic_net', got {name!r}."
+        )
+    canonical = _PRIOR_NAMES[name]
+    if canonical == "l1l2":
+        scale, ratio = lmbda if isinstance(lmbda, tuple | list) else (lmbda, 0.5)
+        if not 0.0 <= float(ratio) <= 1.0:
+            raise ValueError(f"`prior` l1_ratio must lie in [0, 1], got {ratio}.")
+    else:
+        scale, ratio = lmbda, (1.0 if canonical == "l1" else 0.0)
+    check_nonnegative(scale, "prior lmbda")
+    return canonical, float(scale), float(ratio)
 
 
 class HebbianOptions(eqx.Module):
     r"""ngc-learn's Hebbian options as static fields, and the projection they imply.
 
     ``eta`` learning rate; ``w_bound`` weight bound (0: none); ``is_nonnegative``;
-    ``w_decay`` weight decay; ``sign_value`` sign of the update (1 ascends the Hebbian
-    direction); ``optim_type`` ``"sgd"``, ``"adam"`` or ``"nag"`` (with ``momentum``);
-    ``pre_wght``/``post_wght`` scale the two factors; ``prior`` ``"l1"``, ``"l2"`` or
-    ``"l1l2"`` with ``prior_lmbda``. ``ngcx.learning.synapse_optimizer`` reads them.
+    ``w_decay`` weight decay; ``sign_value`` multiplies the Hebbian update before the
+    optimiser *descends* along it (ngc-learn's convention: its optimisers subtract, so
+    ngc-museum's models pass ``sign_value=-1`` to ascend the Hebbian direction);
+    ``optim_type`` ``"sgd"``, ``"adam"`` or ``"nag"`` (with ``momentum``);
+    ``pre_wght``/``post_wght`` scale the two factors; ``prior`` ``(name, lmbda)`` (see
+    :func:`parse_prior`). ``ngcx.learning.synapse_optimizer`` reads them.
     """
 
     eta: float = eqx.field(static=True)
@@ -34,6 +77,7 @@ class HebbianOptions(eqx.Module):
     post_wght: float = eqx.field(static=True)
     prior: PriorType = eqx.field(static=True)
     prior_lmbda: float = eqx.field(static=True)
+    prior_l1_ratio: float = eqx.field(static=True)
     momentum: float = eqx.field(static=True)
 
     def _set_hebbian_options(
@@ -46,7 +90,7 @@ class HebbianOptions(eqx.Module):
         optim_type: str,
         pre_wght: float,
         post_wght: float,
-        prior: tuple[str, float] | None,
+        prior: PriorSpec,
         momentum: float,
     ) -> None:
         """Validate and store the options (call from ``__init__``)."""
@@ -56,10 +100,7 @@ class HebbianOptions(eqx.Module):
         check_positive(abs(sign_value), "sign_value")
         if optim_type not in ("sgd", "adam", "nag"):
             raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
-        prior_name, prior_lmbda = ("none", 0.0) if prior is None else prior
-        if prior_name not in ("none", "l1", "l2", "l1l2"):
-            raise ValueError(f"`prior` name must be 'l1', 'l2' or 'l1l2', got {prior_name!r}.")
-        check_nonnegative(prior_lmbda, "prior lmbda")
+        prior_name, prior_lmbda, l1_ratio = parse_prior(prior)
         self.eta = float(eta)
         self.w_bound = float(w_bound)
         self.is_nonnegative = bool(is_nonnegative)
@@ -69,7 +110,8 @@ class HebbianOptions(eqx.Module):
         self.pre_wght = float(pre_wght)
         self.post_wght = float(post_wght)
         self.prior = prior_name  # type: ignore[assignment]
-        self.prior_lmbda = float(prior_lmbda)
+        self.prior_lmbda = prior_lmbda
+        self.prior_l1_ratio = l1_ratio
         self.momentum = float(momentum)
 
     def project(self):
