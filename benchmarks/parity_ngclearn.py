@@ -17,15 +17,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 from ngclearn import Context
-from ngclearn.components import GaussianErrorCell as NGErrorCell, RateCell as NGRateCell
+from ngclearn.components import (
+    GaussianErrorCell as NGErrorCell,
+    HebbianSynapse as NGHebbianSynapse,
+    RateCell as NGRateCell,
+)
 from ngclearn.utils import model_utils as mu, surrogate_fx as sfx
 
-from ngcx import activations as A, ops, surrogates as S
+from ngcx import activations as A, learning, ops, surrogates as S
 from ngcx.cells import GaussianErrorCell, RateCell
+from ngcx.synapses import HebbianSynapse
 
 
 TOL = 1e-5
@@ -191,6 +197,33 @@ def _cells(key):
     return same, differs
 
 
+def _hebbian(key, trial):
+    """One ``evolve`` of ngc-learn's HebbianSynapse against ngcx's rule + optax step."""
+    k1, k2 = jax.random.split(key)
+    pre, post = jax.random.normal(k1, (4, 3)), jax.random.normal(k2, (4, 2))
+    rows = []
+    configs = [
+        {"sign_value": -1.0, "optim_type": "sgd"},
+        {"sign_value": 1.0, "optim_type": "sgd"},
+        {"sign_value": -1.0, "optim_type": "adam"},
+        {"sign_value": -1.0, "optim_type": "sgd", "w_bound": 0.0},
+    ]
+    for i, cfg in enumerate(configs):
+        with Context(f"hebb_{trial}_{i}"):
+            ng = NGHebbianSynapse("W", (3, 2), eta=0.05, batch_size=4, **cfg)
+        W0 = ng.weights.get()
+        ng.pre.set(pre)
+        ng.post.set(post)
+        ng.evolve(dt=1.0)
+        ours = HebbianSynapse((3, 2), key=key, eta=0.05, **cfg)
+        ours = eqx.tree_at(lambda s: s.weights, ours, W0)
+        opt = learning.synapse_optimizer(ours)
+        state = learning.init_optimizer(opt, ours)
+        ours, _ = learning.apply_updates(ours, ours.hebbian_updates(pre, post), state, opt)
+        rows.append((f"HebbianSynapse.evolve {cfg}", ng.weights.get(), ours.weights))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
@@ -201,7 +234,7 @@ def main() -> int:
         same, differs = _rows(jax.random.key(trial))
         if trial < 3:
             cell_same, cell_differs = _cells(jax.random.key(1000 + trial))
-            same += cell_same
+            same += cell_same + _hebbian(jax.random.key(2000 + trial), trial)
             differs += cell_differs
         for name, a, b in same:
             err = float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
