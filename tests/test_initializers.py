@@ -12,7 +12,7 @@ def test_distributions_statistics(getkey):
     assert -2.0 <= float(u.min()) and float(u.max()) < 2.0 and abs(float(u.mean())) < 0.1
     g = DG.gaussian(1.0, 0.5)(getkey(), (4000,))
     assert abs(float(g.mean()) - 1.0) < 0.05 and abs(float(g.std()) - 0.5) < 0.05
-    lg = DG.log_gaussian(0.0, 0.1)(getkey(), (4000,))
+    lg = DG.log_gaussian(0.1)(getkey(), (4000,))
     assert float(lg.min()) > 0 and abs(float(jnp.log(lg).std()) - 0.1) < 0.01
     f = DG.fan_in_gaussian()(getkey(), (400, 50))
     assert abs(float(f.std()) - 1 / 20) < 0.005
@@ -46,3 +46,17 @@ def test_bad_specs():
         initialize_params(jax.random.key(0), {"dist": "uniform"}, (2,))
     with pytest.raises(ValueError, match="shape"):
         DG.constant(1.0)(jax.random.key(0), (0, 2))
+
+
+def test_masks_dtype_numpy_and_ngclearn_call_order(getkey):
+    w = DG.constant(1.0, col_mask=2)(getkey(), (3, 5))
+    assert int((np.asarray(w).sum(0) > 0).sum()) == 2
+    w = DG.constant(1.0, row_mask=[0, 2])(getkey(), (4, 3))
+    np.testing.assert_array_equal(np.asarray(w).sum(1), [3, 0, 3, 0])
+    assert DG.uniform(dtype=jnp.float16)(getkey(), (2, 2)).dtype == jnp.float16
+    arr = DG.gaussian(use_numpy=True)(getkey(), (2, 2))
+    assert isinstance(arr, np.ndarray)
+    key = getkey()
+    np.testing.assert_array_equal(DG.uniform()((3, 2), key), DG.uniform()(key, (3, 2)))
+    with pytest.raises(ValueError, match="2-D"):
+        DG.constant(1.0, col_mask=1)(getkey(), (3,))

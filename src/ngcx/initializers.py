@@ -8,7 +8,13 @@ applied in this order after sampling:
 - ``lower_triangle`` / ``upper_triangle``: keep the lower (upper) triangle of the last two
   axes, diagonal included;
 - ``hollow``: zero the diagonal of the last two axes;
-- ``eye``: keep only the diagonal of the last two axes.
+- ``eye``: keep only the diagonal of the last two axes;
+- ``col_mask`` / ``row_mask``: an int keeps that many random columns (rows) of a matrix,
+  a list keeps those indices, the rest become zero;
+- ``dtype``: the output dtype (default float32); ``use_numpy``: return a NumPy array.
+
+An initialiser is called as ``init(key, shape, dtype=None)``; ngc-learn's order
+``init(shape, key)`` is accepted too.
 
 Fan-in distributions use ``shape[0]`` (the number of inputs of a dense weight matrix
 ``(n_in, n_out)``, or ``kh * kw * c_in`` for a filter ``(kh, kw, c_in, c_out)``).
@@ -22,7 +28,7 @@ from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array
+import numpy as np
 
 from ._custom_types import Key
 
@@ -46,6 +52,10 @@ class Initializer:
     upper_triangle: bool = False
     hollow: bool = False
     eye: bool = False
+    col_mask: int | tuple[int, ...] | None = None
+    row_mask: int | tuple[int, ...] | None = None
+    dtype: Any = None
+    use_numpy: bool = False
 
     def __post_init__(self):
         if self.dist not in _SAMPLERS:
@@ -55,11 +65,15 @@ class Initializer:
         if self.lower_triangle and self.upper_triangle:
             raise ValueError("`lower_triangle` and `upper_triangle` are mutually exclusive.")
 
-    def __call__(self, key: Key, shape: tuple[int, ...], dtype: Any = None) -> Array:
-        if any(int(s) <= 0 for s in shape):
+    def __call__(self, key: Any, shape: Any, dtype: Any = None) -> Any:
+        if isinstance(key, tuple | list):  # ngc-learn's order: init(shape, key)
+            key, shape = shape, key
+        shape = tuple(int(s) for s in shape)
+        if any(s <= 0 for s in shape):
             raise ValueError(f"`shape` must be positive, got {shape}.")
-        dtype = jnp.float32 if dtype is None else dtype
-        values = _SAMPLERS[self.dist](key, tuple(shape), dtype, dict(self.params))
+        dtype = (self.dtype or jnp.float32) if dtype is None else dtype
+        key, mask_key = jax.random.split(key)
+        values = _SAMPLERS[self.dist](key, shape, dtype, dict(self.params))
         if self.amin is not None or self.amax is not None:
             values = jnp.clip(values, self.amin, self.amax)
         if self.lower_triangle or self.upper_triangle or self.hollow or self.eye:
@@ -74,7 +88,23 @@ class Initializer:
                 values = values * (1 - jnp.eye(rows, cols, dtype=dtype))
             if self.eye:
                 values = values * jnp.eye(rows, cols, dtype=dtype)
-        return values
+        for axis, spec in ((1, self.col_mask), (0, self.row_mask)):
+            if spec is None:
+                continue
+            if len(shape) != 2:
+                raise ValueError("`col_mask`/`row_mask` need a 2-D shape.")
+            size = shape[axis]
+            if isinstance(spec, int):
+                if not 0 <= spec <= size:
+                    raise ValueError(f"cannot keep {spec} of {size} rows/columns.")
+                mask_key, sub = jax.random.split(mask_key)
+                keep = jax.random.choice(sub, size, (spec,), replace=False)
+            else:
+                keep = jnp.asarray(spec, dtype=jnp.int32)
+            kept = jnp.zeros((size,), bool).at[keep].set(True)
+            kept = kept[None, :] if axis == 1 else kept[:, None]
+            values = jnp.where(kept, values, jnp.zeros((), dtype))
+        return np.asarray(values) if self.use_numpy else values
 
 
 def _fan_in(shape: tuple[int, ...]) -> int:
@@ -94,7 +124,7 @@ def _gaussian(key, shape, dtype, p):
 
 
 def _log_gaussian(key, shape, dtype, p):
-    return jnp.exp(_gaussian(key, shape, dtype, p))
+    return jnp.exp(p.get("mean", 0.0) + p.get("sigma", 1.0) * jax.random.normal(key, shape, dtype))
 
 
 def _fan_in_uniform(key, shape, dtype, p):
@@ -115,13 +145,27 @@ _SAMPLERS = {
     "fan_in_gaussian": _fan_in_gaussian,
 }
 
-_OPTION_NAMES = ("amin", "amax", "lower_triangle", "upper_triangle", "hollow", "eye")
+_OPTION_NAMES = (
+    "amin",
+    "amax",
+    "lower_triangle",
+    "upper_triangle",
+    "hollow",
+    "eye",
+    "col_mask",
+    "row_mask",
+    "dtype",
+    "use_numpy",
+)
 
 
 def _make(dist: Dist, params: dict[str, float], options: dict[str, Any]) -> Initializer:
     unknown = set(options) - set(_OPTION_NAMES)
     if unknown:
         raise ValueError(f"unknown initialiser options {sorted(unknown)}; known: {_OPTION_NAMES}.")
+    for name in ("col_mask", "row_mask"):
+        if isinstance(options.get(name), list | tuple):
+            options[name] = tuple(int(i) for i in options[name])
     return Initializer(dist, tuple(sorted(params.items())), **options)
 
 
@@ -148,11 +192,12 @@ class DistributionGenerator:
         return _make("gaussian", {"mean": mean, "std": std}, options)
 
     @staticmethod
-    def log_gaussian(mean: float = 0.0, std: float = 1.0, **options: Any) -> Initializer:
-        """``exp`` of a normal with ``mean`` and ``std`` (log-normal)."""
-        if not std > 0:
-            raise ValueError(f"`std` must be > 0, got {std}.")
-        return _make("log_gaussian", {"mean": mean, "std": std}, options)
+    def log_gaussian(sigma: float = 1.0, mean: float = 0.0, **options: Any) -> Initializer:
+        """Log-normal: ``exp`` of a normal with standard deviation ``sigma`` (ngc-learn's
+        zero-mean form; ``mean`` shifts the underlying normal)."""
+        if not sigma > 0:
+            raise ValueError(f"`sigma` must be > 0, got {sigma}.")
+        return _make("log_gaussian", {"mean": mean, "sigma": sigma}, options)
 
     @staticmethod
     def fan_in_uniform(**options: Any) -> Initializer:
@@ -167,7 +212,7 @@ class DistributionGenerator:
 
 def initialize_params(
     key: Key, init_kernel: Initializer, shape: tuple[int, ...], dtype: Any = None
-) -> Array:
+) -> Any:
     """ngc-learn's ``initialize_params``: sample ``init_kernel`` at ``shape``."""
     if not isinstance(init_kernel, Initializer):
         raise ValueError(
