@@ -23,9 +23,15 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 
 
 __all__ = [
+    "linear_2D",
+    "cubic_2D",
+    "linear_3D",
+    "lorenz",
+    "oscillator",
     "step_euler",
     "step_rk2",
     "step_heun",
@@ -110,3 +116,56 @@ def get_integrator(name: str) -> Callable[..., tuple[Any, Any]]:
             f"`integration_type`: unknown integrator {name!r}; known: {', '.join(INTEGRATORS)}."
         )
     return INTEGRATORS[name]
+
+
+# ---------------------------------------------------------------------------
+# ngc-learn's small library of test systems: f(t, x, params) on (..., dims) states
+# ---------------------------------------------------------------------------
+
+_SPIRAL = ((-0.1, 2.0), (-2.0, -0.1))
+
+
+def linear_2D(t: Any, x: Any, params: Any = None) -> Any:
+    r"""Damped linear spiral: $\dot x = -0.1x + 2y$, $\dot y = -2x - 0.1y$."""
+    A = jnp.asarray(_SPIRAL, dtype=jnp.result_type(x))
+    return x @ A.T
+
+
+def cubic_2D(t: Any, x: Any, params: Any = None) -> Any:
+    r"""Cubic spiral: the linear spiral applied to $x^3$ elementwise."""
+    A = jnp.asarray(_SPIRAL, dtype=jnp.result_type(x))
+    return (x**3) @ A.T
+
+
+def linear_3D(t: Any, x: Any, params: Any = None) -> Any:
+    r"""The linear spiral in $(x, y)$ plus $\dot z = -0.3z$."""
+    x_, y_, z_ = x[..., 0], x[..., 1], x[..., 2]
+    return jnp.stack([-0.1 * x_ + 2.0 * y_, -2.0 * x_ - 0.1 * y_, -0.3 * z_], axis=-1)
+
+
+def lorenz(t: Any, x: Any, params: Any = None) -> Any:
+    r"""Lorenz system with $\sigma = 10$, $\rho = 28$, $\beta = 8/3$."""
+    x_, y_, z_ = x[..., 0], x[..., 1], x[..., 2]
+    return jnp.stack([10.0 * (y_ - x_), x_ * (28.0 - z_) - y_, x_ * y_ - (8.0 / 3.0) * z_], axis=-1)
+
+
+def oscillator(
+    t: Any,
+    x: Any,
+    params: Any = None,
+    mu1: float = 0.05,
+    mu2: float = -0.01,
+    omega: float = 3.0,
+    alpha: float = -2.0,
+    beta: float = -5.0,
+    sigma: float = 1.1,
+) -> Any:
+    r"""ngc-learn's nonlinear 3-D oscillator (its defaults):
+    $\dot x = \mu_1 x + \sigma x y$,
+    $\dot y = \mu_2 y + (\omega + \alpha y + \beta z) z - \sigma x^2$,
+    $\dot z = \mu_2 z - (\omega + \alpha y + \beta z) y$."""
+    x_, y_, z_ = x[..., 0], x[..., 1], x[..., 2]
+    dx = mu1 * x_ + sigma * x_ * y_
+    dy = mu2 * y_ + (omega + alpha * y_ + beta * z_) * z_ - sigma * x_**2
+    dz = mu2 * z_ - omega * y_ - alpha * y_ * y_ - beta * z_ * y_
+    return jnp.stack([dx, dy, dz], axis=-1)

@@ -17,6 +17,11 @@ from ._dense import (
     HebbianSynapse as HebbianSynapse,
     hebbian_rule as hebbian_rule,
 )
+from ._mps import (
+    MPSSynapse as MPSSynapse,
+    decompose_to_mps as decompose_to_mps,
+    mps_to_matrix as mps_to_matrix,
+)
 from ._plasticity import HebbianOptions as HebbianOptions
 
 
@@ -28,11 +33,14 @@ __all__ = [
     "HebbianDeconvSynapse",
     "HebbianOptions",
     "HebbianSynapse",
+    "MPSSynapse",
     "StaticConvSynapse",
     "StaticDeconvSynapse",
     "TraceSTDPConvSynapse",
     "TraceSTDPDeconvSynapse",
     "conv_hebbian_rule",
     "conv_trace_stdp_rule",
+    "decompose_to_mps",
+    "mps_to_matrix",
     "hebbian_rule",
 ]
