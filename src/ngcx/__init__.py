@@ -1,14 +1,32 @@
 """ngcx: biomimetic learning (predictive coding, Hebbian and STDP plasticity, graded and
 spiking neurons, surrogate gradients) as plain Equinox/JAX.
 
-The functional core lives in three namespaces, each re-exported here:
+Namespaces (lower layers never import higher ones):
 
-- :mod:`ngcx.activations`: activations, the k-WTA family, ``create_function``;
-- :mod:`ngcx.surrogates`: spike functions carrying surrogate derivatives;
-- :mod:`ngcx.ops`: normalisation, clamps, block matrices, dropout and helpers.
+- core functions: :mod:`ngcx.activations`, :mod:`ngcx.surrogates`, :mod:`ngcx.ops`,
+  :mod:`ngcx.conv`, :mod:`ngcx.diffeq`, :mod:`ngcx.initializers`, :mod:`ngcx.metrics`;
+- components: :mod:`ngcx.cells`, :mod:`ngcx.synapses`;
+- learning and simulation: :mod:`ngcx.learning`, :mod:`ngcx.optim`,
+  :mod:`ngcx.simulation`, :class:`ngcx.FlatStep`, :mod:`ngcx.density`;
+- models and tools: :mod:`ngcx.models`, :mod:`ngcx.train`, :mod:`ngcx.data`,
+  :mod:`ngcx.io`, :mod:`ngcx.viz` (matplotlib), :mod:`ngcx.cli`.
 """
 
-from . import activations as activations, ops as ops, surrogates as surrogates
+from . import (
+    activations as activations,
+    cells as cells,
+    conv as conv,
+    density as density,
+    diffeq as diffeq,
+    initializers as initializers,
+    learning as learning,
+    metrics as metrics,
+    ops as ops,
+    optim as optim,
+    simulation as simulation,
+    surrogates as surrogates,
+    synapses as synapses,
+)
 from ._flat import FlatStep as FlatStep
 from .activations import (
     ACTIVATIONS as ACTIVATIONS,
