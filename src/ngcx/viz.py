@@ -6,7 +6,11 @@ Each function writes a PNG to ``path`` and returns the path:
 - :func:`plot_confusion_matrix`: a confusion matrix with counts;
 - :func:`plot_receptive_fields`: columns of a weight matrix as image tiles;
 - :func:`plot_filters`: convolutional filters ``(kh, kw, c_in, c_out)`` as a grid;
-- :func:`plot_reconstructions`: images above their reconstructions.
+- :func:`plot_reconstructions`: images above their reconstructions;
+- :func:`plot_spike_raster`: a spike raster of a ``(T, N)`` train;
+- :func:`plot_compartment_traces`: chosen neurons' values over time;
+- :func:`plot_embedding`: a 2-D embedding (PCA, or t-SNE from scikit-learn) of codes;
+- :func:`plot_classification_analysis`: confusion matrix with accuracy/precision/recall.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ __all__ = [
     "plot_receptive_fields",
     "plot_filters",
     "plot_reconstructions",
+    "plot_spike_raster",
+    "plot_compartment_traces",
+    "plot_embedding",
+    "plot_classification_analysis",
 ]
 
 
@@ -51,7 +59,7 @@ def _save(fig: Any, path: str | os.PathLike) -> Path:
 
 
 def plot_learning_curve(
-    curves: Mapping[str, Sequence[float]],
+    curves: Mapping[str, Sequence[float | int]],
     path: str | os.PathLike,
     title: str = "learning curve",
     secondary: Sequence[str] = (),
@@ -178,3 +186,102 @@ def plot_reconstructions(
     _tile(axes[1], list(b))
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def plot_spike_raster(
+    spikes: np.ndarray | Any,
+    path: str | os.PathLike,
+    dt: float = 1.0,
+    title: str = "spike raster",
+) -> Path:
+    """Dot raster of a ``(T, N)`` binary spike train (time in ms with step ``dt``)."""
+    plt = _pyplot()
+    s = np.asarray(spikes)
+    if s.ndim != 2:
+        raise ValueError(f"`spikes` must be (T, N), got shape {s.shape}.")
+    t, n = np.nonzero(s)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.scatter(t * dt, n, s=2, marker="|", color="k")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("neuron")
+    ax.set_xlim(0, s.shape[0] * dt)
+    ax.set_ylim(-0.5, s.shape[1] - 0.5)
+    ax.set_title(title)
+    return _save(fig, path)
+
+
+def plot_compartment_traces(
+    values: np.ndarray | Any,
+    path: str | os.PathLike,
+    indices: Sequence[int] | None = None,
+    dt: float = 1.0,
+    ylabel: str = "value",
+    title: str = "compartment traces",
+) -> Path:
+    """Plot the ``(T, N)`` values of the chosen neurons (default: up to 8) over time."""
+    plt = _pyplot()
+    v = np.asarray(values)
+    if v.ndim != 2:
+        raise ValueError(f"`values` must be (T, N), got shape {v.shape}.")
+    idx = list(range(min(8, v.shape[1]))) if indices is None else list(indices)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    time = np.arange(v.shape[0]) * dt
+    for i in idx:
+        ax.plot(time, v[:, i], label=f"neuron {i}")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def embed_2d(codes: np.ndarray | Any, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """2-D embedding of ``(N, D)`` codes: ``"pca"`` (SVD of the centred codes) or
+    ``"tsne"`` (scikit-learn, an optional dependency)."""
+    x = np.asarray(codes, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError(f"`codes` must be (N, D) with D >= 2, got shape {x.shape}.")
+    if method == "pca":
+        centred = x - x.mean(axis=0, keepdims=True)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        return centred @ vt[:2].T
+    if method == "tsne":
+        try:
+            from sklearn.manifold import TSNE
+        except ImportError as err:  # pragma: no cover - optional dependency
+            raise ImportError("t-SNE needs scikit-learn: pip install scikit-learn") from err
+        perplexity = min(30.0, max(2.0, (x.shape[0] - 1) / 3))
+        return TSNE(2, random_state=seed, perplexity=perplexity).fit_transform(x)
+    raise ValueError(f"`method` must be 'pca' or 'tsne', got {method!r}.")
+
+
+def plot_embedding(
+    codes: np.ndarray | Any,
+    labels: np.ndarray | Any,
+    path: str | os.PathLike,
+    method: str = "pca",
+    title: str | None = None,
+) -> Path:
+    """Scatter a 2-D embedding of ``codes`` coloured by integer ``labels``."""
+    plt = _pyplot()
+    xy = embed_2d(codes, method)
+    lab = np.asarray(labels)
+    if lab.shape[0] != xy.shape[0]:
+        raise ValueError(f"`labels` has {lab.shape[0]} entries for {xy.shape[0]} codes.")
+    fig, ax = plt.subplots(figsize=(6, 5))
+    sc = ax.scatter(xy[:, 0], xy[:, 1], c=lab, cmap="tab10", s=8)
+    fig.colorbar(sc, ax=ax)
+    ax.set_title(title or f"{method.upper()} embedding")
+    return _save(fig, path)
+
+
+def plot_classification_analysis(
+    scores: np.ndarray | Any, labels: np.ndarray | Any, path: str | os.PathLike
+) -> Path:
+    """Confusion matrix of ``argmax(scores)`` against integer ``labels`` with accuracy,
+    macro precision and recall in the title (see ``ngcx.metrics.analyze_scores``)."""
+    from .metrics import analyze_scores
+
+    conf, precision, recall, _, acc, _ = analyze_scores(scores, labels, extract_label_indx=False)
+    title = f"acc {acc:.3f}  precision {precision:.3f}  recall {recall:.3f}"
+    return plot_confusion_matrix(conf, path, title=title)
