@@ -14,10 +14,13 @@ Namespaces (lower layers never import higher ones):
 
 from . import (
     activations as activations,
+    analysis as analysis,
     cells as cells,
     conv as conv,
     density as density,
     diffeq as diffeq,
+    feature_dictionaries as feature_dictionaries,
+    filters as filters,
     initializers as initializers,
     learning as learning,
     metrics as metrics,
