@@ -59,3 +59,12 @@ def test_failed_write_leaves_previous_file_intact(tmp_path):
         io.save(path, {"w": jnp.zeros(3)}, config={"bad": object()})
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["a.ckpt"]
+
+
+def test_conv_pc_round_trip_is_bitwise_and_serialize_aliases(tmp_path):
+    from ngcx.models import ConvPC
+
+    model = ConvPC(key=jax.random.key(0))
+    path = io.serialize(model, tmp_path / "cpc.ckpt")
+    loaded = io.deserialize(path, ConvPC(key=jax.random.key(9)))
+    assert _leaves_equal(loaded, model)

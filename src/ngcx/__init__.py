@@ -23,6 +23,7 @@ from . import (
     filters as filters,
     initializers as initializers,
     learning as learning,
+    masks as masks,
     metrics as metrics,
     ops as ops,
     optim as optim,

@@ -27,7 +27,7 @@ import jax
 import numpy as np
 
 
-__all__ = ["CheckpointError", "save", "load", "load_header", "makedir"]
+__all__ = ["CheckpointError", "save", "load", "load_header", "makedir", "serialize", "deserialize"]
 
 MAGIC = b"NGCXCKPT"
 FORMAT_VERSION = 1
@@ -168,3 +168,14 @@ def load(path: str | os.PathLike, like: T) -> T:
         return eqx.tree_deserialise_leaves(_io.BytesIO(payload), like)
     except Exception as err:  # a corrupt payload of the right length
         raise CheckpointError(f"{str(path)!r} has a corrupt payload: {err}") from err
+
+
+def serialize(tree: Any, fname: str | os.PathLike, config: dict[str, Any] | None = None) -> Path:
+    """ngc-learn's name for :func:`save` (atomic; arguments in ngc-learn's order)."""
+    return save(fname, tree, config=config)
+
+
+def deserialize(fname: str | os.PathLike, like: T) -> T:
+    """ngc-learn's name for :func:`load`. Equinox rebuilds a tree from its leaves, so a
+    template ``like`` of the saved structure is required (ngc-learn unpickles instead)."""
+    return load(fname, like)
