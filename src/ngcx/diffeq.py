@@ -12,6 +12,12 @@ PyTree of arrays. All are pure and jittable; inside ``lax.scan`` they compile on
 | ``step_ralston`` (``"ralston"``, ``"rk2_ralston"``) | Ralston (minimum error bound) | 2 |
 | ``step_rk4`` (``"rk4"``) | classical Runge-Kutta | 4 |
 
+Why not diffrax: measured with ``benchmarks/diffeq.py`` (one step per ``lax.scan``
+iteration, 8 x 1024 state, the way cells step), diffrax's ``Euler`` runs at the same speed
+as :func:`step_euler` (263 vs 257 µs/step here), and diffrax has no classical fixed-step
+RK4; these few lines avoid a dependency. diffrax solvers can still drive any ngcx cell's
+``derivative`` directly.
+
 ``get_integrator(name)`` returns the step for a name and raises ``ValueError`` for an
 unknown one (ngc-learn prints an error and falls back to Euler; its ``RateCell`` also
 maps ``"heun"`` to RK4 and ``"rk4"`` to Euler, which ngcx does not reproduce).
