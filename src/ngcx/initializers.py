@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import jax
 import jax.numpy as jnp
@@ -33,11 +33,27 @@ import numpy as np
 from ._custom_types import Key
 
 
-__all__ = ["Initializer", "DistributionGenerator", "initialize_params"]
+__all__ = ["Initializer", "DistributionGenerator", "DistributionParams", "initialize_params"]
 
 Dist = Literal[
     "constant", "uniform", "gaussian", "log_gaussian", "fan_in_uniform", "fan_in_gaussian"
 ]
+
+
+class DistributionParams(TypedDict, total=False):
+    """The options every :class:`DistributionGenerator` method accepts (ngc-learn's
+    ``DistributionParams``), for type checkers: pass them as keyword arguments."""
+
+    amin: float
+    amax: float
+    lower_triangle: bool
+    upper_triangle: bool
+    hollow: bool
+    eye: bool
+    col_mask: int | list[int]
+    row_mask: int | list[int]
+    dtype: Any
+    use_numpy: bool
 
 
 @dataclasses.dataclass(frozen=True)
