@@ -268,61 +268,56 @@ StaticConvSynapse = ConvSynapse
 StaticDeconvSynapse = DeconvSynapse
 
 
+def _hebbian_conv_init(
+    self,
+    shape: Sequence[int],
+    x_shape: Sequence[int] | None = None,
+    *,
+    key: Key,
+    eta: float = 0.0,
+    filter_init: Initializer | None = None,
+    bias_init: Initializer | None = None,
+    use_bias: bool = False,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = "SAME",
+    resist_scale: float = 1.0,
+    w_bound: float = 0.0,
+    is_nonnegative: bool = False,
+    w_decay: float = 0.0,
+    sign_value: float = 1.0,
+    optim_type: str = "sgd",
+    pre_wght: float = 1.0,
+    post_wght: float = 1.0,
+    prior: PriorSpec = None,
+    momentum: float = 0.9,
+    dtype: Any = None,
+):
+    """**Arguments:** those of :class:`ConvSynapse` and of
+    :class:`ngcx.synapses.HebbianSynapse` (eta, w_bound, is_nonnegative, w_decay,
+    sign_value, optim_type, pre_wght, post_wght, prior, momentum); ``w_bound`` only clips
+    (as ngc-learn's convolutional synapses) and defaults to 0."""
+    self._setup(
+        shape, x_shape, key, filter_init, bias_init, use_bias, stride, padding, resist_scale, dtype
+    )
+    self._set_hebbian_options(
+        eta,
+        w_bound,
+        is_nonnegative,
+        w_decay,
+        sign_value,
+        optim_type,
+        pre_wght,
+        post_wght,
+        prior,
+        momentum,
+    )
+
+
 class HebbianConvSynapse(ConvSynapse, HebbianOptions):
     """:class:`ConvSynapse` with ngc-learn's two-factor Hebbian plasticity (the options of
     :class:`ngcx.synapses.HebbianSynapse`); rule: :func:`conv_hebbian_rule`."""
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        x_shape: Sequence[int] | None = None,
-        *,
-        key: Key,
-        eta: float = 0.0,
-        filter_init: Initializer | None = None,
-        bias_init: Initializer | None = None,
-        use_bias: bool = False,
-        stride: int | Sequence[int] = 1,
-        padding: Padding = "SAME",
-        resist_scale: float = 1.0,
-        w_bound: float = 0.0,
-        is_nonnegative: bool = False,
-        w_decay: float = 0.0,
-        sign_value: float = 1.0,
-        optim_type: str = "sgd",
-        pre_wght: float = 1.0,
-        post_wght: float = 1.0,
-        prior: PriorSpec = None,
-        momentum: float = 0.9,
-        dtype: Any = None,
-    ):
-        """**Arguments:** those of :class:`ConvSynapse` and of
-        :class:`ngcx.synapses.HebbianSynapse` (eta, w_bound, is_nonnegative, w_decay,
-        sign_value, optim_type, pre_wght, post_wght, prior, momentum)."""
-        self._setup(
-            shape,
-            x_shape,
-            key,
-            filter_init,
-            bias_init,
-            use_bias,
-            stride,
-            padding,
-            resist_scale,
-            dtype,
-        )
-        self._set_hebbian_options(
-            eta,
-            w_bound,
-            is_nonnegative,
-            w_decay,
-            sign_value,
-            optim_type,
-            pre_wght,
-            post_wght,
-            prior,
-            momentum,
-        )
+    __init__ = _hebbian_conv_init
 
     def hebbian_updates(self, pre: Array, post: Array) -> HebbianConvSynapse:
         """:func:`conv_hebbian_rule` applied to this synapse."""
@@ -333,55 +328,7 @@ class HebbianDeconvSynapse(DeconvSynapse, HebbianOptions):
     """:class:`DeconvSynapse` with two-factor Hebbian plasticity (ngc-learn's
     ``HebbianDeconvSynapse``); rule: :func:`conv_hebbian_rule`."""
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        x_shape: Sequence[int] | None = None,
-        *,
-        key: Key,
-        eta: float = 0.0,
-        filter_init: Initializer | None = None,
-        bias_init: Initializer | None = None,
-        use_bias: bool = False,
-        stride: int | Sequence[int] = 1,
-        padding: Padding = "SAME",
-        resist_scale: float = 1.0,
-        w_bound: float = 0.0,
-        is_nonnegative: bool = False,
-        w_decay: float = 0.0,
-        sign_value: float = 1.0,
-        optim_type: str = "sgd",
-        pre_wght: float = 1.0,
-        post_wght: float = 1.0,
-        prior: PriorSpec = None,
-        momentum: float = 0.9,
-        dtype: Any = None,
-    ):
-        """**Arguments:** as :class:`HebbianConvSynapse`."""
-        self._setup(
-            shape,
-            x_shape,
-            key,
-            filter_init,
-            bias_init,
-            use_bias,
-            stride,
-            padding,
-            resist_scale,
-            dtype,
-        )
-        self._set_hebbian_options(
-            eta,
-            w_bound,
-            is_nonnegative,
-            w_decay,
-            sign_value,
-            optim_type,
-            pre_wght,
-            post_wght,
-            prior,
-            momentum,
-        )
+    __init__ = _hebbian_conv_init
 
     def hebbian_updates(self, pre: Array, post: Array) -> HebbianDeconvSynapse:
         """:func:`conv_hebbian_rule` applied to this synapse."""
@@ -478,63 +425,46 @@ def conv_trace_stdp_rule(
     )
 
 
+def _stdp_conv_init(
+    self,
+    shape: Sequence[int],
+    x_shape: Sequence[int] | None = None,
+    *,
+    key: Key,
+    A_plus: float = 1.0,
+    A_minus: float = 1.0,
+    eta: float = 1.0,
+    mu: float = 0.0,
+    w_bound: float = 1.0,
+    optim_type: str = "sgd",
+    filter_init: Initializer | None = None,
+    stride: int | Sequence[int] = 1,
+    padding: Padding = "SAME",
+    resist_scale: float = 1.0,
+    dtype: Any = None,
+):
+    """**Arguments:** those of :class:`ConvSynapse` (no biases) plus ``A_plus``,
+    ``A_minus``, ``eta``, ``mu`` (soft-bound exponent, needs ``w_bound``), ``w_bound`` and
+    ``optim_type``; filters default to uniform on ``[0.025, 0.8]`` as in ngc-learn."""
+    init = DistributionGenerator.uniform(0.025, 0.8) if filter_init is None else filter_init
+    self._setup(shape, x_shape, key, init, None, False, stride, padding, resist_scale, dtype)
+    self._set_stdp_options(A_plus, A_minus, eta, mu, w_bound, optim_type)
+
+
+def _stdp_updates(self, pre, post, pre_trace, post_trace):
+    """:func:`conv_trace_stdp_rule` applied to this synapse."""
+    return conv_trace_stdp_rule(self, pre, post, pre_trace, post_trace)
+
+
 class TraceSTDPConvSynapse(ConvSynapse, _TraceSTDPOptions):
-    """:class:`ConvSynapse` with trace-based STDP (:func:`conv_trace_stdp_rule`): options
-    ``A_plus``, ``A_minus``, ``eta``, ``mu`` (soft-bound exponent, needs ``w_bound``),
-    ``w_bound``, ``optim_type`` (``"sgd"`` or ``"adam"``)."""
+    """:class:`ConvSynapse` with trace-based STDP (:func:`conv_trace_stdp_rule`)."""
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        x_shape: Sequence[int] | None = None,
-        *,
-        key: Key,
-        A_plus: float = 1.0,
-        A_minus: float = 1.0,
-        eta: float = 1.0,
-        mu: float = 0.0,
-        w_bound: float = 1.0,
-        optim_type: str = "sgd",
-        filter_init: Initializer | None = None,
-        stride: int | Sequence[int] = 1,
-        padding: Padding = "SAME",
-        resist_scale: float = 1.0,
-        dtype: Any = None,
-    ):
-        init = DistributionGenerator.uniform(0.025, 0.8) if filter_init is None else filter_init
-        self._setup(shape, x_shape, key, init, None, False, stride, padding, resist_scale, dtype)
-        self._set_stdp_options(A_plus, A_minus, eta, mu, w_bound, optim_type)
-
-    def stdp_updates(self, pre, post, pre_trace, post_trace) -> TraceSTDPConvSynapse:
-        """:func:`conv_trace_stdp_rule` applied to this synapse."""
-        return conv_trace_stdp_rule(self, pre, post, pre_trace, post_trace)
+    __init__ = _stdp_conv_init
+    stdp_updates = _stdp_updates
 
 
 class TraceSTDPDeconvSynapse(DeconvSynapse, _TraceSTDPOptions):
-    """:class:`DeconvSynapse` with trace-based STDP (see :class:`TraceSTDPConvSynapse`)."""
+    """:class:`DeconvSynapse` with trace-based STDP (:func:`conv_trace_stdp_rule`)."""
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        x_shape: Sequence[int] | None = None,
-        *,
-        key: Key,
-        A_plus: float = 1.0,
-        A_minus: float = 1.0,
-        eta: float = 1.0,
-        mu: float = 0.0,
-        w_bound: float = 1.0,
-        optim_type: str = "sgd",
-        filter_init: Initializer | None = None,
-        stride: int | Sequence[int] = 1,
-        padding: Padding = "SAME",
-        resist_scale: float = 1.0,
-        dtype: Any = None,
-    ):
-        init = DistributionGenerator.uniform(0.025, 0.8) if filter_init is None else filter_init
-        self._setup(shape, x_shape, key, init, None, False, stride, padding, resist_scale, dtype)
-        self._set_stdp_options(A_plus, A_minus, eta, mu, w_bound, optim_type)
-
-    def stdp_updates(self, pre, post, pre_trace, post_trace) -> TraceSTDPDeconvSynapse:
-        """:func:`conv_trace_stdp_rule` applied to this synapse."""
-        return conv_trace_stdp_rule(self, pre, post, pre_trace, post_trace)
+    __init__ = _stdp_conv_init
+    stdp_updates = _stdp_updates
