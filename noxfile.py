@@ -5,7 +5,7 @@ from pathlib import Path
 import nox
 
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "lint", "typecheck", "multidevice"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -17,6 +17,14 @@ def tests(session: nox.Session) -> None:
     """Run the test suite with jaxtyping's import hook and beartype over ``ngcx``."""
     session.install("-e", ".[test]")
     session.run("pytest", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def multidevice(session: nox.Session) -> None:
+    """Data-parallel tests on 4 forced host (CPU) devices."""
+    session.install("-e", ".[test]")
+    env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/multidevice", env=env)
 
 
 @nox.session(python=PYTHON)

@@ -27,6 +27,7 @@ from . import (
     metrics as metrics,
     ops as ops,
     optim as optim,
+    parallel as parallel,
     simulation as simulation,
     surrogates as surrogates,
     synapses as synapses,

@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     pcn.add_argument("--eta", type=float, default=defaults.eta)
     pcn.add_argument("--optim", default=defaults.optim_type, choices=["sgd", "adam", "nag"])
     pcn.add_argument("--seed", type=int, default=defaults.seed)
+    pcn.add_argument(
+        "--devices", type=int, default=None, help="data-parallel devices (default: all local)"
+    )
     pcn.add_argument("--no-plots", action="store_true")
     pcn.add_argument("--no-progress", action="store_true")
     cpc = models.add_parser("conv-pc", help="convolutional predictive coding on 16x16 digits")
@@ -171,6 +174,7 @@ def _train_pcn(args: argparse.Namespace) -> int:
         seed=args.seed,
         out=str(args.out),
         plots=not args.no_plots,
+        devices=args.devices,
     )
     results = train_pcn(config, progress=not args.no_progress)
     print(

@@ -28,6 +28,7 @@ from . import io
 from ._flat import FlatStep
 from .data import load_digits, train_test_split
 from .models import PCN, ConvPC, upsample
+from .parallel import DataParallel
 
 
 __all__ = [
@@ -59,6 +60,7 @@ class PCNConfig:
     test_fraction: float = 0.2
     out: str = "runs/pcn"
     plots: bool = True
+    devices: int | None = None  # None: all local devices when there are several
 
     def __post_init__(self):
         if self.batch_size <= 0 or self.epochs <= 0:
@@ -75,11 +77,17 @@ def make_pcn_step(model: PCN, optimizer: Any) -> Any:
     return jax.jit(functools.partial(PCN.train_step, optimizer=optimizer))
 
 
-def pcn_trainer(model: PCN, optimizer: Any = None, opt_state: Any = None) -> FlatStep:
+def pcn_trainer(
+    model: PCN, optimizer: Any = None, opt_state: Any = None, parallel: DataParallel | None = None
+) -> FlatStep:
     """A :class:`ngcx.FlatStep` over ``(model, opt_state)``: ``metrics = trainer(x, y)``
-    runs one jitted training step; ``trainer.state`` is ``(model, opt_state)``."""
+    runs one jitted training step; ``trainer.state`` is ``(model, opt_state)``. With
+    `parallel` the state is replicated over its devices (pass batches through
+    ``parallel.shard_batch``)."""
     opt = model.optimizer() if optimizer is None else optimizer
     state = model.init_optimizer(opt) if opt_state is None else opt_state
+    if parallel is not None:
+        model, state = parallel.replicate((model, state))
 
     def step(carry, x, y):
         m, s = carry
@@ -87,6 +95,16 @@ def pcn_trainer(model: PCN, optimizer: Any = None, opt_state: Any = None) -> Fla
         return (m, s), metrics
 
     return FlatStep(step, (model, state))
+
+
+def _parallel(devices: int | None, batch_size: int) -> DataParallel | None:
+    """Data parallelism over `devices` (``None``: all local devices if more than one)."""
+    n = jax.local_device_count() if devices is None else devices
+    if n <= 1:
+        return None
+    if batch_size % n:
+        raise ValueError(f"`batch_size` {batch_size} must be a multiple of the {n} devices.")
+    return DataParallel(n)
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -124,7 +142,8 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         eta=config.eta,
         optim_type=config.optim_type,
     )
-    trainer = pcn_trainer(model)
+    parallel = _parallel(config.devices, config.batch_size)
+    trainer = pcn_trainer(model, parallel=parallel)
     predict = jax.jit(PCN.predict)
     rng = np.random.default_rng(config.seed)
     n_batches = len(x_train) // config.batch_size
@@ -137,7 +156,10 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         energies = []
         for b in range(n_batches):
             idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            metrics = trainer(jnp.asarray(x_train[idx]), jnp.asarray(onehot[idx]))
+            xb, yb = jnp.asarray(x_train[idx]), jnp.asarray(onehot[idx])
+            if parallel is not None:
+                xb, yb = parallel.shard_batch(xb, yb)
+            metrics = trainer(xb, yb)
             energies.append(metrics.energy)
             bar.update(1)
         energy = float(np.mean(jax.device_get(energies)))
@@ -166,6 +188,7 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         "confusion_matrix": cmatrix.tolist(),
         "wall_time_s": wall,
         "step_compilations": trainer.compilations,
+        "devices": 1 if parallel is None else parallel.n_devices,
     }
     (out / "metrics.json").write_text(json.dumps(results, indent=2))
     if config.plots:

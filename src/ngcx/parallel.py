@@ -1,0 +1,70 @@
+r"""Data-parallel training over several devices with ``jax.sharding``.
+
+:class:`DataParallel` builds a 1-D ``Mesh`` over the devices with one axis, ``"batch"``.
+Training state is *replicated* (``NamedSharding(mesh, P())``) and every batch is split
+along its first axis (``NamedSharding(mesh, P("batch"))``). A step jitted as usual then
+runs under XLA's SPMD partitioner: each device processes its slice of the batch, and the
+batch sums inside the learning rules (``pre.T @ post``, bias sums, the mean energy) become
+cross-device all-reduces, so the replicated parameters stay identical on every device and
+equal single-device training up to the order of floating-point additions (tested on 4
+forced CPU devices: ``XLA_FLAGS=--xla_force_host_platform_device_count=4``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+
+__all__ = ["DataParallel"]
+
+T = TypeVar("T")
+
+
+class DataParallel:
+    """Replicate state and shard batches over ``devices`` (default: all local devices)."""
+
+    def __init__(self, devices: Sequence[Any] | int | None = None, axis_name: str = "batch"):
+        available = jax.local_devices()
+        if devices is None:
+            chosen = list(available)
+        elif isinstance(devices, int):
+            if not 1 <= devices <= len(available):
+                raise ValueError(f"`devices` must lie in [1, {len(available)}], got {devices}.")
+            chosen = list(available[:devices])
+        else:
+            chosen = list(devices)
+        self.axis_name = axis_name
+        self.mesh = Mesh(np.array(chosen), (axis_name,))
+        self.replicated = NamedSharding(self.mesh, P())
+        self.batch_sharding = NamedSharding(self.mesh, P(axis_name))
+
+    @property
+    def n_devices(self) -> int:
+        return int(self.mesh.devices.size)
+
+    def replicate(self, tree: T) -> T:
+        """Put every array leaf of ``tree`` on all devices."""
+        return jax.tree_util.tree_map(
+            lambda x: (
+                jax.device_put(x, self.replicated) if isinstance(x, jax.Array | np.ndarray) else x
+            ),
+            tree,
+        )
+
+    def shard_batch(self, *arrays: Any) -> tuple[jax.Array, ...]:
+        """Split each array along its first axis over the devices (its length must be a
+        multiple of the number of devices)."""
+        out = []
+        for a in arrays:
+            n = np.shape(a)[0]
+            if n % self.n_devices:
+                raise ValueError(
+                    f"the batch of {n} samples does not divide over {self.n_devices} devices."
+                )
+            out.append(jax.device_put(a, self.batch_sharding))
+        return tuple(out)
