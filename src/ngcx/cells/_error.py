@@ -89,8 +89,8 @@ class GaussianErrorCell(eqx.Module):
 
     Differences from ngc-learn: ngc-learn divides $L$ by $2\Sigma^2$ but ``dmu`` by
     $\Sigma$, which disagree unless $\Sigma = 1$; it omits $\log\det\Sigma$ and returns a
-    constant ``dSigma`` (its FIXME). ngcx is the consistent log-likelihood; with
-    ``sigma = 1`` every output except ``dSigma`` equals ngc-learn's.
+    constant ``dSigma`` (marked unfinished in its source). ngcx is the consistent
+    log-likelihood; with ``sigma = 1`` every output except ``dSigma`` equals ngc-learn's.
     """
 
     n_units: int = eqx.field(static=True)
