@@ -71,6 +71,43 @@ class _ConvBase(eqx.Module):
     resist_scale: float = eqx.field(static=True)
     x_shape: tuple[int, int] | None = eqx.field(static=True)
 
+    def __init__(
+        self,
+        shape: Sequence[int],
+        x_shape: Sequence[int] | None = None,
+        *,
+        key: Key,
+        filter_init: Initializer | None = None,
+        bias_init: Initializer | None = None,
+        use_bias: bool = False,
+        stride: int | Sequence[int] = 1,
+        padding: Padding = "SAME",
+        resist_scale: float = 1.0,
+        dtype: Any = None,
+    ):
+        """**Arguments** (the static :class:`ConvSynapse` and :class:`DeconvSynapse`):
+
+        - `shape`: filter shape ``(kh, kw, c_in, c_out)`` (non-square allowed).
+        - `x_shape`: optional input ``(height, width)``; checked against the kernel and
+          used by ``backtransmit``.
+        - `key`: PRNG key. `filter_init`/`bias_init`: initialisers (default fan-in
+          Gaussian / zeros); `use_bias`: give the synapse biases.
+        - `stride`: int or ``(sh, sw)``. `padding`: ``"SAME"``, ``"VALID"`` or
+          ``((lo, hi), (lo, hi))``. `resist_scale`: output scale. `dtype`: parameter dtype.
+        """
+        self._setup(
+            shape,
+            x_shape,
+            key,
+            filter_init,
+            bias_init,
+            use_bias,
+            stride,
+            padding,
+            resist_scale,
+            dtype,
+        )
+
     def _setup(
         self,
         shape: Sequence[int],
@@ -164,43 +201,6 @@ class ConvSynapse(_ConvBase):
     and padding as ``lax.conv_general_dilated``). ``StaticConvSynapse`` is the same class.
     """
 
-    def __init__(
-        self,
-        shape: Sequence[int],
-        x_shape: Sequence[int] | None = None,
-        *,
-        key: Key,
-        filter_init: Initializer | None = None,
-        bias_init: Initializer | None = None,
-        use_bias: bool = False,
-        stride: int | Sequence[int] = 1,
-        padding: Padding = "SAME",
-        resist_scale: float = 1.0,
-        dtype: Any = None,
-    ):
-        """**Arguments:**
-
-        - `shape`: filter shape ``(kh, kw, c_in, c_out)`` (non-square allowed).
-        - `x_shape`: optional input ``(height, width)``; checked against the kernel and
-          used by ``backtransmit``.
-        - `key`: PRNG key. `filter_init`/`bias_init`: initialisers (default fan-in
-          Gaussian / zeros); `use_bias`: give the synapse biases.
-        - `stride`: int or ``(sh, sw)``. `padding`: ``"SAME"``, ``"VALID"`` or
-          ``((lo, hi), (lo, hi))``. `resist_scale`: output scale. `dtype`: parameter dtype.
-        """
-        self._setup(
-            shape,
-            x_shape,
-            key,
-            filter_init,
-            bias_init,
-            use_bias,
-            stride,
-            padding,
-            resist_scale,
-            dtype,
-        )
-
     def _check_geometry(self, x_hw, k_hw):
         pads = conv_padding(x_hw, k_hw, self.stride, self.padding)
         for n, k, (lo, hi), name in zip(x_hw, k_hw, pads, ("height", "width"), strict=True):
@@ -221,35 +221,8 @@ class DeconvSynapse(_ConvBase):
     r"""Static deconvolutional synapse, $y = r\,(W \star^\top x) + b$: the transposed
     convolution ``lax.conv_transpose(x, W, stride, padding)`` (ngc-learn's ``deconv2d``),
     computed with stride-1 convolutions only. ``StaticDeconvSynapse`` is the same class.
+    Constructor as :class:`ConvSynapse`; ``x_shape`` is the (smaller) input size.
     """
-
-    def __init__(
-        self,
-        shape: Sequence[int],
-        x_shape: Sequence[int] | None = None,
-        *,
-        key: Key,
-        filter_init: Initializer | None = None,
-        bias_init: Initializer | None = None,
-        use_bias: bool = False,
-        stride: int | Sequence[int] = 1,
-        padding: Padding = "SAME",
-        resist_scale: float = 1.0,
-        dtype: Any = None,
-    ):
-        """**Arguments:** as :class:`ConvSynapse`; `x_shape` is the (smaller) input size."""
-        self._setup(
-            shape,
-            x_shape,
-            key,
-            filter_init,
-            bias_init,
-            use_bias,
-            stride,
-            padding,
-            resist_scale,
-            dtype,
-        )
 
     def _check_geometry(self, x_hw, k_hw):
         out = conv_transpose_output_shape(x_hw, k_hw, self.stride, self.padding)
