@@ -44,7 +44,7 @@ from ..conv import (
     normalize_stride,
 )
 from ..initializers import DistributionGenerator, Initializer
-from ._plasticity import HebbianOptions, PriorSpec
+from ._plasticity import HebbianOptions, PriorSpec, updates_like
 
 
 __all__ = [
@@ -328,9 +328,7 @@ def conv_hebbian_rule(synapse: Any, pre: Array, post: Array) -> Any:
     b = getattr(synapse, "post_wght", 1.0)
     dW = (a * b) * _filter_correlation(synapse, pre, post)
     db = None if synapse.biases is None else b * jnp.sum(post, axis=(0, 1, 2))
-    return eqx.tree_at(
-        lambda s: (s.weights, s.biases), synapse, (dW, db), is_leaf=lambda x: x is None
-    )
+    return updates_like(synapse, dW, db)
 
 
 class _TraceSTDPOptions(eqx.Module):
@@ -393,9 +391,7 @@ def conv_trace_stdp_rule(
         ltd = ltd * jnp.power(jnp.maximum(W, 0.0), synapse.mu)
     dW = synapse.A_plus * ltp - synapse.A_minus * ltd
     db = None if synapse.biases is None else jnp.zeros_like(synapse.biases)
-    return eqx.tree_at(
-        lambda s: (s.weights, s.biases), synapse, (dW, db), is_leaf=lambda x: x is None
-    )
+    return updates_like(synapse, dW, db)
 
 
 def _stdp_conv_init(

@@ -11,7 +11,7 @@ from jaxtyping import Array, Float
 
 from .._custom_types import Key
 from ..initializers import DistributionGenerator, Initializer
-from ._plasticity import HebbianOptions, PriorSpec
+from ._plasticity import HebbianOptions, PriorSpec, updates_like
 
 
 __all__ = ["DenseSynapse", "HebbianSynapse", "hebbian_rule"]
@@ -205,6 +205,4 @@ def hebbian_rule(
     if w_bound > 0:  # ngc-learn's soft bound
         dW = dW * (w_bound - jnp.abs(synapse.weights))
     db = None if synapse.biases is None else b * jnp.sum(post2, axis=0)
-    return eqx.tree_at(
-        lambda s: (s.weights, s.biases), synapse, (dW, db), is_leaf=lambda x: x is None
-    )
+    return updates_like(synapse, dW, db)

@@ -55,6 +55,15 @@ def parse_prior(prior) -> tuple[str, float, float]:
     return canonical, float(scale), float(ratio)
 
 
+def updates_like(synapse, dW, db):
+    """The synapse with its ``weights``/``biases`` replaced by the updates ``dW``/``db``
+    (``db`` is ``None`` for a synapse without biases): a rule's result, shaped like the
+    module so optax can apply it."""
+    return eqx.tree_at(
+        lambda s: (s.weights, s.biases), synapse, (dW, db), is_leaf=lambda x: x is None
+    )
+
+
 class HebbianOptions(eqx.Module):
     r"""ngc-learn's Hebbian options as static fields, and the projection they imply.
 
