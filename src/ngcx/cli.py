@@ -2,7 +2,11 @@
 
 ``ngcx train pcn [--out DIR] [--epochs N] ...`` trains the flagship predictive coding
 network on the embedded digits (see :func:`ngcx.train.train_pcn`); ``ngcx train conv-pc``
-trains the convolutional predictive coding model (:func:`ngcx.train.train_conv_pc`).
+trains the convolutional predictive coding model (:func:`ngcx.train.train_conv_pc`);
+``ngcx train snn-stdp`` trains a Diehl & Cook spiking network with STDP and
+``ngcx train snn-surrogate`` a two-layer LIF network by surrogate-gradient BPTT
+(:mod:`ngcx.train_snn`). Every training command writes ``metrics.json``, a checkpoint and
+its plots to ``--out``.
 
 ``ngcx demo [--out DIR]`` evaluates every activation and surrogate on a grid, checks that
 each carried derivative equals ``jax.grad`` through the function, prints a table and
@@ -13,11 +17,13 @@ writes plots (``activations.png``, ``surrogates.png``) and ``demo.json`` to ``DI
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -26,6 +32,7 @@ from tqdm import tqdm
 
 from . import activations, surrogates
 from .train import ConvPCConfig, PCNConfig, train_conv_pc, train_pcn
+from .train_snn import SNNSTDPConfig, SNNSurrogateConfig, train_snn_stdp, train_snn_surrogate
 
 
 _DEMO_ACTIVATIONS = [
@@ -133,7 +140,57 @@ def build_parser() -> argparse.ArgumentParser:
     cpc.add_argument("--seed", type=int, default=cdef.seed)
     cpc.add_argument("--no-plots", action="store_true")
     cpc.add_argument("--no-progress", action="store_true")
+    _add_config_parser(
+        models, "snn-stdp", SNNSTDPConfig, "Diehl & Cook spiking network (trace STDP) on digits"
+    )
+    _add_config_parser(
+        models,
+        "snn-surrogate",
+        SNNSurrogateConfig,
+        "two-layer LIF network trained by surrogate-gradient BPTT on digits",
+        choices={"surrogate": sorted(surrogates.SURROGATES), "encoding": ["current", "poisson"]},
+    )
     return parser
+
+
+def _add_config_parser(
+    models: Any, name: str, config_cls: type, help: str, choices: dict | None = None
+) -> None:
+    """A sub-command whose options are the fields of a config dataclass (``--field-name``,
+    typed and defaulted from the dataclass; ``plots`` becomes ``--no-plots``)."""
+    parser = models.add_parser(name, help=help)
+    defaults = config_cls()
+    choices = choices or {}
+    for field in dataclasses.fields(config_cls):
+        if field.name == "plots":
+            continue
+        value = getattr(defaults, field.name)
+        flag = "--" + field.name.replace("_", "-")
+        kind = int if field.name == "devices" else type(value)
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=value,
+            dest=field.name,
+            choices=choices.get(field.name),
+            help=f"default {value}",
+        )
+    parser.add_argument("--no-plots", action="store_true")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.set_defaults(config_cls=config_cls)
+
+
+def _train_from_config(args: argparse.Namespace, train: Any) -> int:
+    cls = args.config_cls
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "plots"]
+    config = cls(**{n: getattr(args, n) for n in names}, plots=not args.no_plots)
+    results = train(config, progress=not args.no_progress)
+    print(
+        f"final test accuracy {results['final_test_acc']:.4f}, train "
+        f"{results['final_train_acc']:.4f}, wall time {results['wall_time_s']:.1f}s; "
+        f"wrote {config.out}/"
+    )
+    return 0
 
 
 def _train_conv_pc(args: argparse.Namespace) -> int:
@@ -197,6 +254,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _train_pcn(args)
     if args.command == "train" and args.model == "conv-pc":
         return _train_conv_pc(args)
+    if args.command == "train" and args.model == "snn-stdp":
+        return _train_from_config(args, train_snn_stdp)
+    if args.command == "train" and args.model == "snn-surrogate":
+        return _train_from_config(args, train_snn_surrogate)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

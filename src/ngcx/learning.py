@@ -96,6 +96,7 @@ def hebbian_optimizer(
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
+    tau_w: float = 0.0,
 ) -> optax.GradientTransformation:
     """The optax chain for a Hebbian update; see the module docstring.
 
@@ -103,7 +104,8 @@ def hebbian_optimizer(
     `sign_value` multiplies the rule's update before the optimiser descends along it;
     `w_decay` weight decay; `prior` ``"none"``, ``"l1"``, ``"l2"`` or ``"l1l2"`` with
     strength `prior_lmbda` (and `prior_l1_ratio` for ``"l1l2"``); `momentum` for nag;
-    `b1`, `b2`, `eps` for adam.
+    `b1`, `b2`, `eps` for adam; `tau_w` (> 0) adds $-W/\tau_w$ to the step after the
+    optimiser (the weight decay of ngc-learn's STDP synapses, independent of `eta`).
     """
     check_nonnegative(eta, "eta")
     check_nonnegative(w_decay, "w_decay")
@@ -127,13 +129,16 @@ def hebbian_optimizer(
         parts.append(optax.sgd(eta, momentum=momentum, nesterov=True))
     else:
         raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
+    check_nonnegative(tau_w, "tau_w")
+    if tau_w > 0:
+        parts.append(optax.add_decayed_weights(-1.0 / tau_w, mask=weights_mask))
     return optax.chain(*parts)
 
 
 def synapse_optimizer(synapse: Any) -> optax.GradientTransformation:
     """The chain of :func:`hebbian_optimizer` for a plastic synapse's own options
     (``eta``, ``optim_type``, ``sign_value``, ``w_decay``, ``prior``, ``prior_lmbda``,
-    ``momentum``)."""
+    ``momentum``, and an STDP synapse's ``tau_w``)."""
     return hebbian_optimizer(
         eta=synapse.eta,
         optim_type=synapse.optim_type,
@@ -143,6 +148,7 @@ def synapse_optimizer(synapse: Any) -> optax.GradientTransformation:
         prior_lmbda=synapse.prior_lmbda,
         prior_l1_ratio=getattr(synapse, "prior_l1_ratio", 0.5),
         momentum=synapse.momentum,
+        tau_w=getattr(synapse, "tau_w", 0.0),
     )
 
 
@@ -155,6 +161,7 @@ _OPTIONS = (
     "prior_lmbda",
     "prior_l1_ratio",
     "momentum",
+    "tau_w",
 )
 
 

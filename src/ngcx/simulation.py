@@ -6,6 +6,11 @@ r"""Running a cell/synapse graph for T steps as one ``lax.scan`` (ngc-learn's
 times inside a single ``lax.scan``, so under ``jit`` the whole simulation compiles once.
 ``record(state)`` chooses what to keep from each step (any PyTree, stacked along a new
 leading time axis); ``None`` keeps nothing, so memory stays flat in ``n_steps``.
+
+``simulate_chunked`` runs very long simulations (10^5 steps and more) as a Python loop over
+fixed-length chunks, each one jitted ``lax.scan`` (compiled once), handing each chunk's
+records to ``on_chunk`` (to reduce, stream to disk, or keep on the host): device memory is
+bounded by one chunk whatever the number of steps.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any, TypeVar
 import jax
 
 
-__all__ = ["simulate"]
+__all__ = ["simulate", "simulate_chunked"]
 
 S = TypeVar("S")
 
@@ -59,3 +64,54 @@ def simulate(
         return new, (None if record is None else record(new))
 
     return jax.lax.scan(body, state, inputs, length=n_steps, unroll=unroll)
+
+
+def simulate_chunked(
+    step: Callable[..., S],
+    state: S,
+    n_steps: int,
+    chunk_size: int = 1000,
+    inputs: Callable[[int, int], Any] | None = None,
+    record: Callable[[S], Any] | None = None,
+    on_chunk: Callable[[int, Any], None] | None = None,
+) -> tuple[S, list[Any]]:
+    """Advance ``state`` for `n_steps` steps as jitted scans of `chunk_size` steps.
+
+    **Arguments:**
+
+    - `step`: ``step(state, x_t) -> state`` (or ``step(state)`` without `inputs`).
+    - `state`: initial state.
+    - `n_steps`: total number of steps; `chunk_size`: steps per scan (the last chunk may be
+      shorter and compiles once more).
+    - `inputs`: optional ``inputs(start, length) -> PyTree`` giving the inputs of the
+      steps ``start .. start + length - 1`` (leading time axis), so a long input stream
+      never has to exist at once.
+    - `record`: optional ``record(state) -> PyTree`` evaluated after every step.
+    - `on_chunk`: optional ``on_chunk(start, records)`` called with each chunk's records
+      (device arrays). Without it, records are moved to host memory (NumPy) and returned.
+
+    **Returns:** ``(final_state, chunks)``: the list of per-chunk records on the host
+    (empty when `record` is ``None`` or `on_chunk` consumes them).
+    """
+    if int(n_steps) < 0:
+        raise ValueError(f"`n_steps` must be a non-negative int, got {n_steps!r}.")
+    if int(chunk_size) <= 0:
+        raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}.")
+
+    def chunk(state, xs, length):
+        return simulate(step, state, n_steps=length, inputs=xs, record=record)
+
+    run = jax.jit(chunk, static_argnames="length")
+    kept: list[Any] = []
+    start = 0
+    while start < n_steps:
+        length = min(int(chunk_size), int(n_steps) - start)
+        xs = None if inputs is None else inputs(start, length)
+        state, records = run(state, xs, length=length)
+        if record is not None:
+            if on_chunk is not None:
+                on_chunk(start, records)
+            else:
+                kept.append(jax.device_get(records))
+        start += length
+    return state, kept

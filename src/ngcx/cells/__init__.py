@@ -1,19 +1,77 @@
-"""Cells: graded rate cells and error cells (spiking cells and encoders to come)."""
+"""Cells: graded rate cells, error cells, spiking neurons, input encoders and traces."""
 
+from ._dynamical import (
+    AdExCell as AdExCell,
+    FitzhughNagumoCell as FitzhughNagumoCell,
+    HHState as HHState,
+    HodgkinHuxleyCell as HodgkinHuxleyCell,
+    IzhikevichCell as IzhikevichCell,
+    RAFCell as RAFCell,
+    RecoveryState as RecoveryState,
+    hh_rates as hh_rates,
+)
+from ._encoders import (
+    BernoulliCell as BernoulliCell,
+    EncoderState as EncoderState,
+    LatencyCell as LatencyCell,
+    LatencyState as LatencyState,
+    PoissonCell as PoissonCell,
+    TTFSCell as TTFSCell,
+    TTFSState as TTFSState,
+)
 from ._error import (
     BernoulliErrorCell as BernoulliErrorCell,
     ErrorOutput as ErrorOutput,
     GaussianErrorCell as GaussianErrorCell,
     LaplacianErrorCell as LaplacianErrorCell,
 )
+from ._lif import (
+    IFCell as IFCell,
+    LIFCell as LIFCell,
+    QuadLIFCell as QuadLIFCell,
+    SLIFCell as SLIFCell,
+    SLIFState as SLIFState,
+    SpikeState as SpikeState,
+    WTASCell as WTASCell,
+)
 from ._rate import RateCell as RateCell, RateState as RateState
+from ._traces import (
+    ExpKernel as ExpKernel,
+    ExpKernelState as ExpKernelState,
+    VarTrace as VarTrace,
+)
 
 
 __all__ = [
+    "AdExCell",
+    "BernoulliCell",
     "BernoulliErrorCell",
+    "EncoderState",
     "ErrorOutput",
+    "ExpKernel",
+    "ExpKernelState",
+    "FitzhughNagumoCell",
     "GaussianErrorCell",
+    "HHState",
+    "HodgkinHuxleyCell",
+    "IFCell",
+    "IzhikevichCell",
+    "LIFCell",
     "LaplacianErrorCell",
+    "LatencyCell",
+    "LatencyState",
+    "PoissonCell",
+    "QuadLIFCell",
+    "RAFCell",
     "RateCell",
     "RateState",
+    "RecoveryState",
+    "SLIFCell",
+    "SLIFState",
+    "SpikeState",
+    "TTFSCell",
+    "TTFSState",
+    "VarTrace",
+    "WTASCell",
+    "hh_rates",
 ]

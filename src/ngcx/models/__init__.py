@@ -2,6 +2,16 @@
 
 from ._conv_pc import ConvPC as ConvPC, ConvPCMetrics as ConvPCMetrics, upsample as upsample
 from ._pcn import PCN as PCN, PCNMetrics as PCNMetrics
+from ._snn import DCState as DCState, DiehlCook as DiehlCook, SurrogateSNN as SurrogateSNN
 
 
-__all__ = ["ConvPC", "ConvPCMetrics", "PCN", "PCNMetrics", "upsample"]
+__all__ = [
+    "ConvPC",
+    "ConvPCMetrics",
+    "DCState",
+    "DiehlCook",
+    "PCN",
+    "PCNMetrics",
+    "SurrogateSNN",
+    "upsample",
+]

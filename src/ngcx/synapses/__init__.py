@@ -23,12 +23,28 @@ from ._mps import (
     mps_to_matrix as mps_to_matrix,
 )
 from ._plasticity import HebbianOptions as HebbianOptions
+from ._stdp import (
+    EventSTDPSynapse as EventSTDPSynapse,
+    ExpSTDPSynapse as ExpSTDPSynapse,
+    MSTDPETSynapse as MSTDPETSynapse,
+    TraceSTDPSynapse as TraceSTDPSynapse,
+    event_stdp_rule as event_stdp_rule,
+    exp_stdp_rule as exp_stdp_rule,
+    trace_stdp_rule as trace_stdp_rule,
+)
 
 
 __all__ = [
     "ConvSynapse",
     "DeconvSynapse",
     "DenseSynapse",
+    "EventSTDPSynapse",
+    "ExpSTDPSynapse",
+    "MSTDPETSynapse",
+    "TraceSTDPSynapse",
+    "event_stdp_rule",
+    "exp_stdp_rule",
+    "trace_stdp_rule",
     "HebbianConvSynapse",
     "HebbianDeconvSynapse",
     "HebbianOptions",

@@ -1,0 +1,144 @@
+"""Benchmark: 1000 LIF neurons driven by Poisson input through a dense trace-STDP synapse
+that learns at every step (T=200 steps of 1 ms, batch 1), ngcx against a plain-JAX twin
+written here with the same maths, in the same process.
+
+    python benchmarks/snn.py                  # input dims 64 and 784
+    python benchmarks/snn.py --inputs 784 --repeats 15
+
+ngcx builds the step from its public pieces (``PoissonCell``, ``TraceSTDPSynapse``,
+``LIFCell``, two ``VarTrace`` s, the optax chain of ``ngcx.learning``, ``simulate``); the
+twin is one hand-written ``lax.scan``. Prints ms/step for both and the ratio ngcx / twin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+from ngcx import learning
+from ngcx.cells import LIFCell, PoissonCell, VarTrace
+from ngcx.simulation import simulate
+from ngcx.synapses import TraceSTDPSynapse
+
+
+N, T, DT = 1000, 200, 1.0
+TAU_M, R_M, THR, V_REST, V_RESET, TAU_THETA, THETA_PLUS, REFRACT = (
+    100.0, 100.0, -52.0, -65.0, -60.0, 1e7, 0.05, 5.0,
+)  # fmt: skip
+TAU_TR, A_PLUS, A_MINUS, ETA, FREQ = 20.0, 1e-2, 1e-4, 1.0, 63.75
+
+
+# --------------------------------------------------------------------------- ngcx
+def ngcx_setup(n_in, key):
+    syn = TraceSTDPSynapse((n_in, N), A_PLUS, A_MINUS, eta=ETA, key=key)
+    enc = PoissonCell(n_in, FREQ)
+    lif = LIFCell(
+        N, TAU_M, resist_m=R_M, thr=THR, v_rest=V_REST, v_reset=V_RESET,
+        tau_theta=TAU_THETA, theta_plus=THETA_PLUS, refract_time=REFRACT,
+    )  # fmt: skip
+    tr_in, tr_out = VarTrace(n_in, TAU_TR, 0.0), VarTrace(N, TAU_TR, 0.0)
+    opt = learning.synapse_optimizer(syn)
+
+    @jax.jit
+    def run(syn, x, key):
+        def step(carry, k):
+            syn, ost, enc_s, lif_s, x_in, x_out = carry
+            enc_s = enc(enc_s, x, key=k, dt=DT)
+            lif_s = lif(lif_s, syn(enc_s.s), dt=DT)
+            x_in = tr_in(x_in, enc_s.s, dt=DT)
+            x_out = tr_out(x_out, lif_s.s, dt=DT)
+            updates = syn.stdp_updates(enc_s.s, lif_s.s, x_in, x_out)
+            syn, ost = learning.apply_updates(syn, updates, ost, opt)
+            return syn, ost, enc_s, lif_s, x_in, x_out
+
+        init = (
+            syn,
+            learning.init_optimizer(opt, syn),
+            enc.init_state(),
+            lif.init_state(),
+            tr_in.init_state(),
+            tr_out.init_state(),
+        )
+        final, _ = simulate(step, init, inputs=jax.random.split(key, T))
+        return final[0], final[3].thr_theta
+
+    return syn, run
+
+
+# --------------------------------------------------------------------------- twin
+def twin_run(W, x, key):
+    n_in = W.shape[0]
+    decay = jnp.exp(-DT / TAU_TR)
+    theta_decay = jnp.exp(-DT / TAU_THETA)
+
+    def body(carry, k):
+        W, v, rfr, theta, x_in, x_out = carry
+        s_in = (jax.random.uniform(k, (n_in,)) < x * (FREQ * DT / 1000.0)).astype(W.dtype)
+        j = (s_in @ W) * R_M * (rfr >= REFRACT).astype(W.dtype)
+        v = v + DT / TAU_M * (V_REST - v + j)
+        s = (v > THR + theta).astype(W.dtype)
+        v = v * (1 - s) + s * V_RESET
+        rfr = (rfr + DT) * (1 - s)
+        theta = theta * theta_decay + THETA_PLUS * s
+        x_in = x_in * decay * (1 - s_in) + s_in
+        x_out = x_out * decay * (1 - s) + s
+        dW = A_PLUS * x_in[:, None] * s[None, :] - A_MINUS * s_in[:, None] * x_out[None, :]
+        W = jnp.clip(W + ETA * dW, 0.0, 1.0)
+        return (W, v, rfr, theta, x_in, x_out), None
+
+    zeros = jnp.zeros((N,), W.dtype)
+    init = (W, zeros + V_REST, zeros + REFRACT, zeros, jnp.zeros((n_in,), W.dtype), zeros)
+    (W, _, _, theta, _, _), _ = jax.lax.scan(body, init, jax.random.split(key, T))
+    return W, theta
+
+
+# --------------------------------------------------------------------------- timing
+def _time(fn, args, iters):
+    jax.block_until_ready(fn(*args))
+    start = time.perf_counter()
+    for _ in range(iters):
+        out = fn(*args)
+    jax.block_until_ready(out)
+    return (time.perf_counter() - start) / iters / T * 1e3
+
+
+def bench(n_in, repeats):
+    key = jax.random.key(0)
+    x = jax.random.uniform(jax.random.key(1), (n_in,))
+    syn, ngcx_run = ngcx_setup(n_in, key)
+    twin = jax.jit(twin_run)
+    runs = {
+        "ngcx": (ngcx_run, (syn, x, key)),
+        "twin": (twin, (syn.weights, x, key)),
+    }
+    # same weights, same spikes: the two must agree before they are timed
+    W_ngcx, th_ngcx = ngcx_run(syn, x, key)
+    W_twin, th_twin = twin(syn.weights, x, key)
+    err = float(jnp.max(jnp.abs(W_ngcx.weights - W_twin)))
+    assert err < 1e-5 and bool(jnp.allclose(th_ngcx, th_twin)), f"ngcx and twin disagree: {err}"
+    iters = max(1, int(0.25 / (_time(ngcx_run, runs["ngcx"][1], 1) * T / 1e3)))
+    times: dict[str, list[float]] = {"ngcx": [], "twin": []}
+    for _ in range(repeats):  # interleaved, so drift hits both
+        for name, (fn, args) in runs.items():
+            times[name].append(_time(fn, args, iters))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--inputs", type=int, nargs="+", default=[64, 784])
+    parser.add_argument("--repeats", type=int, default=11)
+    args = parser.parse_args()
+    print(f"{jax.devices()[0].platform}: {N} LIF, trace STDP every step, T={T}, batch 1")
+    print(f"{'inputs':>7} {'ngcx ms/step':>13} {'twin ms/step':>13} {'ratio':>7}")
+    for n_in in args.inputs:
+        r = bench(n_in, args.repeats)
+        print(f"{n_in:>7} {r['ngcx']:>13.4f} {r['twin']:>13.4f} {r['ngcx'] / r['twin']:>7.3f}")
+
+
+if __name__ == "__main__":
+    main()
