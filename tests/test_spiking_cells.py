@@ -263,7 +263,7 @@ def test_joint_integration_converges_at_the_method_order(method):
         cell = FitzhughNagumoCell(1, integration_type=method)
         e1 = abs(run(cell, 0.2, 10) - ref)
         e2 = abs(run(cell, 0.1, 20) - ref)
-    assert e1 / e2 > 2 ** order * 0.6
+    assert e1 / e2 > 2**order * 0.6
 
 
 def test_hh_rates_finite_at_singularities_and_match_limit():

@@ -77,9 +77,7 @@ def test_trace_stdp_batch_is_sum_of_samples(batch, seed):
     pre, post = _spikes(k[1], (batch, 6)), _spikes(k[2], (batch, 4))
     xpre, xpost = jax.random.uniform(k[3], (batch, 6)), jax.random.uniform(k[4], (batch, 4))
     whole = syn.stdp_updates(pre, post, xpre, xpost).weights
-    parts = sum(
-        syn.stdp_updates(pre[b], post[b], xpre[b], xpost[b]).weights for b in range(batch)
-    )
+    parts = sum(syn.stdp_updates(pre[b], post[b], xpre[b], xpost[b]).weights for b in range(batch))
     np.testing.assert_allclose(whole, parts, rtol=1e-5, atol=1e-6)
 
 
@@ -181,9 +179,7 @@ def test_stdp_transmit_vmap_and_jit(getkey):
     syn = TraceSTDPSynapse((6, 4), 0.1, 0.05, key=getkey(), resist_scale=2.0)
     x = _spikes(getkey(), (3, 6))
     np.testing.assert_allclose(syn(x), 2.0 * x @ syn.weights, rtol=1e-6)
-    per = jax.vmap(lambda a, b: syn.stdp_updates(a, b, a, b).weights)(
-        x, _spikes(getkey(), (3, 4))
-    )
+    per = jax.vmap(lambda a, b: syn.stdp_updates(a, b, a, b).weights)(x, _spikes(getkey(), (3, 4)))
     assert per.shape == (3, 6, 4)
     f = eqx.filter_jit(lambda s, a: s.stdp_updates(a, s(a), a, s(a)))
     assert f(syn, x).weights.shape == (6, 4)

@@ -81,7 +81,7 @@ class _RecoveryCell(eqx.Module):
 
     def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
         step = get_integrator(self.integration_type)
-        _, (v_new, w_new) = step(0.0, (v, w), lambda t, x, p: self.derivative(*x, p), dt, j)
+        _, (v_new, w_new) = step(0.0, (v, w), lambda t, x, p: self.derivative(x[0], x[1], p), dt, j)
         return v_new, w_new
 
     def _spikes(self, state: RecoveryState, v_new: Array) -> Array:
@@ -569,7 +569,9 @@ class HodgkinHuxleyCell(eqx.Module):
         s = self.surrogate(v, self.thr)
         if self.spike_reset:
             m0, n0, h0 = _steady_gates(jnp.full_like(v, self.v_reset))
-            v, m, n, h = (_reset_to(s, a, b) for a, b in ((v, self.v_reset), (m, m0), (n, n0), (h, h0)))
+            v, m, n, h = (
+                _reset_to(s, a, b) for a, b in ((v, self.v_reset), (m, m0), (n, n0), (h, h0))
+            )
         return HHState(
             v=v,
             m=m,

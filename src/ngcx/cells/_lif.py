@@ -494,8 +494,7 @@ class SLIFCell(eqx.Module):
         self.threshold0 = _jittered(tkey, float(thr), float(thr_jitter), n_units, dtype)
         hollow = 1.0 - jnp.eye(n_units, dtype=dtype)
         self.inh_weights = (
-            jax.random.uniform(wkey, (n_units, n_units), dtype, minval=0.025, maxval=1.0)
-            * hollow
+            jax.random.uniform(wkey, (n_units, n_units), dtype, minval=0.025, maxval=1.0) * hollow
         )
 
     def init_state(self, batch_shape: tuple[int, ...] = (), t: float = 0.0) -> SLIFState:
@@ -640,4 +639,3 @@ class WTASCell(eqx.Module):
             tols=_update_tols(state.tols, s_const, state.t),
             t=state.t + dt,
         )
-

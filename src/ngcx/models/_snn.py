@@ -97,9 +97,10 @@ class DiehlCook(eqx.Module):
         `T` steps of `dt` ms per sample; `target_freq` (Hz) of a full-intensity input;
         membrane and trace time constants (ms); STDP amplitudes `A_plus`, `A_minus`, rate
         `eta` and `pretrace_target` (the pre-synaptic trace level below which a post-synaptic
-        spike depresses a weight); threshold adaptation `theta_plus` (mV) and `tau_theta` (ms); the fixed
-        excitatory->inhibitory and inhibitory->excitatory strengths; `wnorm` the L1 norm
-        of each cell's input weights (default ``0.1 * n_in`` as in Diehl & Cook);
+        spike depresses a weight); threshold adaptation `theta_plus` (mV) and `tau_theta`
+        (ms); the fixed excitatory->inhibitory and inhibitory->excitatory strengths;
+        `wnorm` the L1 norm of each cell's input weights (default ``0.1 * n_in`` as in Diehl &
+        Cook);
         initial weights uniform on ``[0, weight_max]``."""
         if T <= 0:
             raise ValueError(f"`T` must be positive, got {T}.")
@@ -203,9 +204,7 @@ class DiehlCook(eqx.Module):
             return (syn, ost, state), (state.exc.s, out)
 
         carry = (self.W, opt_state, self.init_state())
-        (syn, opt_state, state), (exc_spikes, trains) = jax.lax.scan(
-            body, carry, (spikes_in, keys)
-        )
+        (syn, opt_state, state), (exc_spikes, trains) = jax.lax.scan(body, carry, (spikes_in, keys))
         syn = eqx.tree_at(lambda s: s.weights, syn, self._normalized(syn.weights))
         model = eqx.tree_at(lambda m: (m.W, m.theta), self, (syn, state.exc.thr_theta))
         out = {"counts": exc_spikes.sum(0)}
@@ -248,7 +247,7 @@ class DiehlCook(eqx.Module):
     ) -> Int[Array, " batch"]:
         """Each sample's class: the one whose assigned cells spike most on average."""
         member = jax.nn.one_hot(assignments, n_classes, dtype=counts.dtype)
-        mean = counts @ member / jnp.maximum(member.sum(0), 1.0)
+        mean = (counts @ member) / jnp.maximum(member.sum(0), 1.0)[None, :]
         return jnp.argmax(mean, axis=-1)
 
 
@@ -319,7 +318,8 @@ class SurrogateSNN(eqx.Module):
         if self.encoding == "poisson":
             if key is None:
                 raise ValueError("`key` is required with encoding='poisson'.")
-            inputs = jax.random.bernoulli(key, x, (self.T, *x.shape)).astype(x.dtype)
+            u = jax.random.uniform(key, (self.T, *x.shape), x.dtype)
+            inputs = (u < x[None]).astype(x.dtype)
         else:
             inputs = jnp.broadcast_to(x, (self.T, *x.shape))
 

@@ -403,11 +403,11 @@ def event_stdp_rule(
         recent = (t - synapse.presyn_win_len < pre_tols) & spiked
     else:
         recent = (pre_tols == t) & spiked
-    recent = recent.astype(post.dtype)
+    recent_f = jnp.asarray(recent, post.dtype)
     W = synapse.weights
     grow = synapse.A_plus * (synapse.w_bound - W * (1.0 + synapse.lmbda))
     shrink = -synapse.A_minus * W * (1.0 + synapse.lmbda)
-    dW = grow * outer_sum(recent, post) + shrink * outer_sum(1.0 - recent, post)
+    dW = grow * outer_sum(recent_f, post) + shrink * outer_sum(1.0 - recent_f, post)
     return updates_like(synapse, dW, None)
 
 
