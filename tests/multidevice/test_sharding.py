@@ -66,3 +66,43 @@ def test_shard_batch_errors_and_pmap_of_cells():
     x = jnp.ones((4, 2, 8))
     out = jax.pmap(lambda u: model.predict(u))(x)
     np.testing.assert_allclose(out[0], model.predict(x[0]), rtol=1e-5)
+
+
+@pytest.mark.parametrize("encoding", ["current", "poisson"])
+def test_sharded_surrogate_snn_training_equals_single_device(encoding):
+    import optax
+
+    from ngcx.models import SurrogateSNN
+    from ngcx.train_snn import surrogate_trainer
+
+    model = SurrogateSNN(64, 32, 10, key=jax.random.key(0), T=8, encoding=encoding)
+    rng = np.random.default_rng(0)
+    batches = [
+        (rng.uniform(size=(16, 64)).astype(np.float32), rng.integers(0, 10, 16)) for _ in range(4)
+    ]
+    single = surrogate_trainer(model, optax.adam(1e-3))
+    dp = DataParallel(4)
+    sharded = surrogate_trainer(model, optax.adam(1e-3), dp)
+    for i, (x, y) in enumerate(batches):
+        key = jax.random.key(i)
+        l1 = single(jnp.asarray(x), jnp.asarray(y), key)
+        l4 = sharded(*dp.shard_batch(x, y), key)
+        np.testing.assert_allclose(l4, l1, rtol=1e-5)
+    for a, b in zip(_leaves(sharded.state), _leaves(single.state)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-5, atol=2e-6)
+    assert sharded.compilations == 1
+    assert sharded.state[0].W1.weights.sharding.is_fully_replicated
+
+
+def test_sharded_diehl_cook_responses_equal_single_device():
+    from ngcx.models import DiehlCook
+
+    model = DiehlCook(64, 16, key=jax.random.key(0), T=30, wnorm=20.0)
+    x = np.random.default_rng(0).uniform(size=(8, 64)).astype(np.float32)
+    dp = DataParallel(4)
+    respond = eqx.filter_jit(DiehlCook.respond)
+    one = respond(model, jnp.asarray(x), jax.random.key(3))
+    (xs,) = dp.shard_batch(x)
+    four = respond(dp.replicate(model), xs, jax.random.key(3))
+    np.testing.assert_allclose(np.asarray(four), np.asarray(one))
+    assert len(four.sharding.device_set) == 4
