@@ -1,11 +1,12 @@
-"""Sessions: ``nox -s tests``, ``nox -s lint``, ``nox -s typecheck``."""
+"""Sessions: ``tests``, ``lint``, ``typecheck``, ``multidevice``, ``docs``, ``notebooks``
+(``.ci/run`` runs them all)."""
 
 from pathlib import Path
 
 import nox
 
 
-nox.options.sessions = ["tests", "lint", "typecheck", "multidevice"]
+nox.options.sessions = ["tests", "lint", "typecheck", "multidevice", "docs", "notebooks"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -31,7 +32,8 @@ def multidevice(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff: lint and import order."""
     session.install("ruff==0.17.6")  # pinned: formatting must not drift
-    paths = [p for p in ("src", "tests", "benchmarks", "noxfile.py") if Path(p).exists()]
+    candidates = ("src", "tests", "benchmarks", "examples", "notebooks", "noxfile.py")
+    paths = [p for p in candidates if Path(p).exists()]
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
 
@@ -42,3 +44,21 @@ def typecheck(session: nox.Session) -> None:
     references and reports every annotation, so mypy is the checker here)."""
     session.install("-e", ".", "mypy>=1.10")
     session.run("mypy", "src")
+
+
+@nox.session(python=PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (mkdocs-material + mkdocstrings) with ``--strict``:
+    a broken link, a missing page or an unresolvable API reference fails the build."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
+    )
+
+
+@nox.session(python=PYTHON)
+def notebooks(session: nox.Session) -> None:
+    """Execute every tutorial notebook (jupytext scripts in ``notebooks/``) with nbclient;
+    each must run without error in under two minutes."""
+    session.install("-e", ".[notebooks]")
+    session.run("python", "notebooks/execute.py", *session.posargs)
