@@ -36,6 +36,8 @@ __all__ = [
     "make_pcn_step",
     "pcn_trainer",
     "train_pcn",
+    "digits_split",
+    "finish_classifier",
     "confusion_matrix",
     "ConvPCConfig",
     "train_conv_pc",
@@ -119,6 +121,45 @@ def _accuracy(predict: Callable, model: PCN, x: np.ndarray, y: np.ndarray) -> tu
     return float((pred == y).mean()), pred
 
 
+def digits_split(config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The embedded digits split by ``config.test_fraction`` and ``config.seed``:
+    ``(x_train, y_train, x_test, y_test)``."""
+    images, labels = load_digits()
+    return train_test_split(images, labels, config.test_fraction, seed=config.seed)
+
+
+def finish_classifier(
+    name: str,
+    config: Any,
+    model: Any,
+    history: dict[str, list[float]],
+    y_test: np.ndarray,
+    test_pred: np.ndarray,
+    start: float,
+    compilations: int,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Write a classifier's checkpoint (``model.ckpt``) and ``metrics.json`` (config,
+    history, final accuracies, confusion matrix, wall time since `start`, compile count,
+    and `extra`) to ``config.out``; return the metrics."""
+    out = io.makedir(config.out)
+    config_dict = _jsonable(dataclasses.asdict(config))
+    io.save(out / "model.ckpt", model, config=config_dict)
+    results = {
+        "model": name,
+        "config": config_dict,
+        "history": history,
+        "final_train_acc": history["train_acc"][-1],
+        "final_test_acc": float((np.asarray(test_pred) == y_test).mean()),
+        "confusion_matrix": confusion_matrix(y_test, test_pred, 10).tolist(),
+        "wall_time_s": time.perf_counter() - start,
+        "step_compilations": compilations,
+        **extra,
+    }
+    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
 def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[str, Any]:
     """Train and evaluate the PCN; write checkpoint, metrics and plots to ``config.out``.
 
@@ -126,10 +167,7 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
     """
     start = time.perf_counter()
     out = io.makedir(config.out)
-    images, labels = load_digits()
-    x_train, y_train, x_test, y_test = train_test_split(
-        images, labels, config.test_fraction, seed=config.seed
-    )
+    x_train, y_train, x_test, y_test = digits_split(config)
     n_classes = config.sizes[-1]
     onehot = np.eye(n_classes, dtype=np.float32)[y_train]
     model = PCN(
@@ -175,22 +213,12 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         )
         bar.write(message) if progress else print(message)
     bar.close()
-    wall = time.perf_counter() - start
-    test_acc, test_pred = _accuracy(predict, model, x_test, y_test)
-    cmatrix = confusion_matrix(y_test, test_pred, n_classes)
-    io.save(out / "model.ckpt", model, config=_jsonable(dataclasses.asdict(config)))
-    results = {
-        "model": "pcn",
-        "config": _jsonable(dataclasses.asdict(config)),
-        "history": history,
-        "final_train_acc": history["train_acc"][-1],
-        "final_test_acc": test_acc,
-        "confusion_matrix": cmatrix.tolist(),
-        "wall_time_s": wall,
-        "step_compilations": trainer.compilations,
-        "devices": 1 if parallel is None else parallel.n_devices,
-    }
-    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    _, test_pred = _accuracy(predict, model, x_test, y_test)
+    results = finish_classifier(
+        "pcn", config, model, history, y_test, test_pred, start, trainer.compilations,
+        devices=1 if parallel is None else parallel.n_devices,
+    )  # fmt: skip
+    cmatrix = np.asarray(results["confusion_matrix"])
     if config.plots:
         from . import viz
 

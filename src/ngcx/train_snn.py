@@ -17,7 +17,6 @@ through time with the surrogate named in its config; it writes ``metrics.json``,
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from typing import Any
 
@@ -30,10 +29,9 @@ from tqdm import tqdm
 
 from . import io, learning
 from ._flat import FlatStep
-from .data import load_digits, train_test_split
 from .models import DiehlCook, SurrogateSNN
 from .surrogates import SURROGATES
-from .train import _jsonable, _parallel, confusion_matrix
+from .train import _parallel, digits_split, finish_classifier
 
 
 __all__ = [
@@ -98,10 +96,7 @@ def train_snn_stdp(
     to ``config.out``. Returns the metrics."""
     start = time.perf_counter()
     out = io.makedir(config.out)
-    images, labels = load_digits()
-    x_train, y_train, x_test, y_test = train_test_split(
-        images, labels, config.test_fraction, seed=config.seed
-    )
+    x_train, y_train, x_test, y_test = digits_split(config)
     key = jax.random.key(config.seed)
     mkey, key = jax.random.split(key)
     model = DiehlCook(
@@ -150,23 +145,12 @@ def train_snn_stdp(
         )
         bar.write(message) if progress else print(message)
     bar.close()
-    wall = time.perf_counter() - start
-    cmatrix = confusion_matrix(y_test, acc["pred_test"], 10)
-    config_dict = _jsonable(dataclasses.asdict(config))
-    io.save(out / "model.ckpt", model, config=config_dict)
-    results = {
-        "model": "snn-stdp",
-        "config": config_dict,
-        "history": history,
-        "final_train_acc": acc["train_acc"],
-        "final_test_acc": acc["test_acc"],
-        "mean_test_spikes": acc["mean_test_spikes"],
-        "class_counts": np.bincount(acc["assignments"], minlength=10).tolist(),
-        "confusion_matrix": cmatrix.tolist(),
-        "wall_time_s": wall,
-        "step_compilations": trainer.compilations,
-    }
-    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    results = finish_classifier(
+        "snn-stdp", config, model, history, y_test, acc["pred_test"], start,
+        trainer.compilations, mean_test_spikes=acc["mean_test_spikes"],
+        class_counts=np.bincount(acc["assignments"], minlength=10).tolist(),
+    )  # fmt: skip
+    cmatrix = np.asarray(results["confusion_matrix"])
     if config.plots:
         from . import viz
 
@@ -252,10 +236,7 @@ def train_snn_surrogate(
     ``config.out``. Returns the metrics."""
     start = time.perf_counter()
     out = io.makedir(config.out)
-    images, labels = load_digits()
-    x_train, y_train, x_test, y_test = train_test_split(
-        images, labels, config.test_fraction, seed=config.seed
-    )
+    x_train, y_train, x_test, y_test = digits_split(config)
     key = jax.random.key(config.seed)
     mkey, key = jax.random.split(key)
     model = SurrogateSNN(
@@ -306,23 +287,12 @@ def train_snn_surrogate(
         )
         bar.write(message) if progress else print(message)
     bar.close()
-    wall = time.perf_counter() - start
     pred = np.asarray(predict(model, jnp.asarray(x_test), jax.random.fold_in(key, 99_999)))
-    cmatrix = confusion_matrix(y_test, pred, 10)
-    config_dict = _jsonable(dataclasses.asdict(config))
-    io.save(out / "model.ckpt", model, config=config_dict)
-    results = {
-        "model": "snn-surrogate",
-        "config": config_dict,
-        "history": history,
-        "final_train_acc": history["train_acc"][-1],
-        "final_test_acc": float((pred == y_test).mean()),
-        "confusion_matrix": cmatrix.tolist(),
-        "wall_time_s": wall,
-        "step_compilations": trainer.compilations,
-        "devices": 1 if parallel is None else parallel.n_devices,
-    }
-    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    results = finish_classifier(
+        "snn-surrogate", config, model, history, y_test, pred, start, trainer.compilations,
+        devices=1 if parallel is None else parallel.n_devices,
+    )  # fmt: skip
+    cmatrix = np.asarray(results["confusion_matrix"])
     if config.plots:
         from . import viz
 
