@@ -76,7 +76,7 @@ def test_train_conv_pc_writes_outputs_and_error_falls(tmp_path):
     assert results["recon_error_drop"] == pytest.approx(h[0] / h[-1])
     for name in ("filters.png", "reconstructions.png", "learning_curve.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
-    like = ConvPC((16, 16, 1), 8, key=jax.random.key(3))
+    like = ConvPC((16, 16, 1), 8, key=jax.random.key(3), T=config.T)  # the saved configuration
     loaded = io.load(tmp_path / "model.ckpt", like)
     assert loaded.synapse.weights.shape == (5, 5, 8, 1)
 

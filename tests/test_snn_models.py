@@ -203,3 +203,24 @@ def test_100k_step_lif_stdp_memory_is_flat(tmp_path):
         peaks.append(int(out.stdout.strip().splitlines()[-1]))  # KiB on Linux
     grown_mib = (peaks[1] - peaks[0]) / 1024
     assert grown_mib < 32, f"peak RSS grew by {grown_mib:.1f} MiB from 10k to 100k steps"
+
+
+def test_snn_checkpoints_round_trip(tmp_path, getkey):
+    from ngcx import io
+
+    dc = DiehlCook(16, 8, key=getkey(), T=20)
+    opt_state = learning.init_optimizer(dc.optimizer(), dc.W)
+    trained, _, _ = dc.train_sample(opt_state, jnp.linspace(0, 1, 16), getkey())
+    io.save(tmp_path / "dc.ckpt", trained)
+    loaded = io.load(tmp_path / "dc.ckpt", DiehlCook(16, 8, key=getkey(), T=20))
+    np.testing.assert_array_equal(loaded.W.weights, trained.W.weights)
+    np.testing.assert_array_equal(loaded.theta, trained.theta)
+    snn = SurrogateSNN(8, 16, 3, key=getkey(), T=5, surrogate_type="sigmoid")
+    io.save(tmp_path / "snn.ckpt", snn)
+    template = SurrogateSNN(8, 16, 3, key=getkey(), T=5, surrogate_type="sigmoid")
+    back = io.load(tmp_path / "snn.ckpt", template)
+    x = jax.random.uniform(getkey(), (2, 8))
+    np.testing.assert_allclose(back(x), snn(x))
+    # a template with another surrogate (a static field) is refused
+    with pytest.raises(io.CheckpointError, match="configured differently"):
+        io.load(tmp_path / "snn.ckpt", SurrogateSNN(8, 16, 3, key=getkey(), T=5))

@@ -1,13 +1,15 @@
 """Checkpoints: any ngcx model, optimiser state or PyTree of arrays, saved atomically.
 
 File layout: the magic bytes ``NGCXCKPT``, an 8-byte little-endian header length, a JSON
-header (format version, ngcx version, the saved object's class, a user ``config`` and
-the shape/dtype of every array leaf), then Equinox's leaf serialisation of the tree.
+header (format version, ngcx version, the saved object's class, a user ``config``, the
+shape/dtype of every array leaf and the tree's structure with its static configuration),
+then Equinox's leaf serialisation of the tree.
 
 :func:`save` writes to a temporary file in the target folder, flushes it to disk and
 renames it over the target, so a crash never leaves a half-written checkpoint.
-:func:`load` checks the header against the template tree (class, number of leaves, every
-shape and dtype) and the payload's length *before* building anything, and raises
+:func:`load` checks the header against the template tree (class, static configuration
+such as time constants or the surrogate, number of leaves, every shape and dtype) and the
+payload's length *before* building anything, and raises
 :class:`CheckpointError` (a ``ValueError``) naming what is wrong; it never returns a
 half-loaded model.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import io as _io
 import json
 import os
+import re
 import struct
 import tempfile
 from pathlib import Path
@@ -51,6 +54,11 @@ def _leaf_specs(tree: Any) -> list[list[Any]]:
     return specs
 
 
+def _structure(tree: Any) -> str:
+    """The tree's structure and static fields as text (memory addresses removed)."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", str(jax.tree_util.tree_structure(tree)))
+
+
 def makedir(path: str | os.PathLike) -> Path:
     """Create ``path`` (and parents) if needed; return it as a ``Path``."""
     p = Path(path)
@@ -77,6 +85,7 @@ def save(path: str | os.PathLike, tree: Any, *, config: dict[str, Any] | None = 
         "class": _class_name(tree),
         "config": config or {},
         "leaves": _leaf_specs(tree),
+        "structure": _structure(tree),
     }
     try:
         header_bytes = json.dumps(header).encode()
@@ -164,6 +173,13 @@ def load(path: str | os.PathLike, like: T) -> T:
     for i, (got, want) in enumerate(zip(saved, specs, strict=True)):
         if list(got) != list(want):
             raise CheckpointError(f"leaf {i}: checkpoint has shape/dtype {got}, `like` has {want}.")
+    saved_structure = header.get("structure")
+    if saved_structure is not None and saved_structure != _structure(like):
+        raise CheckpointError(
+            "`like` is configured differently from the saved tree (its static fields, e.g. "
+            "time constants, sizes or the surrogate, differ); build the template with the "
+            f"saved configuration (header 'config': {header.get('config')})."
+        )
     try:
         return eqx.tree_deserialise_leaves(_io.BytesIO(payload), like)
     except Exception as err:  # a corrupt payload of the right length

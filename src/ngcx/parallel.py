@@ -8,11 +8,27 @@ batch sums inside the learning rules (``pre.T @ post``, bias sums, the mean ener
 cross-device all-reduces, so the replicated parameters stay identical on every device and
 equal single-device training up to the order of floating-point additions (tested on 4
 forced CPU devices: ``XLA_FLAGS=--xla_force_host_platform_device_count=4``).
+
+Where a rule needs the cross-device sum written out (a custom local rule, a statistic
+that must be reduced before it is used), :meth:`DataParallel.per_shard` runs a function
+with ``jax.shard_map`` on each device's slice of the batch, and :meth:`DataParallel.psum`
+sums a PyTree over the devices inside it:
+
+```python
+dp = DataParallel(4)
+
+def local_rule(syn, pre, post, x_pre, x_post):           # runs on one device's samples
+    ups = syn.stdp_updates(pre, post, x_pre, x_post)
+    return dp.psum(ups)                                   # the explicit all-reduce
+
+rule = dp.per_shard(local_rule, batch_argnums=(1, 2, 3, 4))
+updates = rule(syn, *dp.shard_batch(pre, post, x_pre, x_post))   # replicated result
+```
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import jax
@@ -68,3 +84,26 @@ class DataParallel:
                 )
             out.append(jax.device_put(a, self.batch_sharding))
         return tuple(out)
+
+    def psum(self, tree: T) -> T:
+        """Sum every array of ``tree`` over the devices (use inside :meth:`per_shard`)."""
+        return jax.lax.psum(tree, self.axis_name)
+
+    def per_shard(
+        self, fn: Callable[..., Any], batch_argnums: Sequence[int] = (0,)
+    ) -> Callable[..., Any]:
+        """``fn`` run by ``jax.shard_map`` on each device: the arguments in `batch_argnums`
+        arrive as that device's slice of the batch (split along axis 0), the others
+        replicated; the result must be replicated (reduce it with :meth:`psum`). Returns a
+        jitted function of the same arguments."""
+        batch = set(int(i) for i in batch_argnums)
+
+        def wrapped(*args):
+            in_specs = tuple(
+                jax.tree_util.tree_map(lambda _, i=i: P(self.axis_name) if i in batch else P(), arg)
+                for i, arg in enumerate(args)
+            )
+            mapped = jax.shard_map(fn, mesh=self.mesh, in_specs=in_specs, out_specs=P())
+            return mapped(*args)
+
+        return jax.jit(wrapped)

@@ -106,3 +106,24 @@ def test_sharded_diehl_cook_responses_equal_single_device():
     four = respond(dp.replicate(model), xs, jax.random.key(3))
     np.testing.assert_allclose(np.asarray(four), np.asarray(one))
     assert len(four.sharding.device_set) == 4
+
+
+def test_per_shard_rule_with_explicit_psum_equals_global_rule():
+    from ngcx.synapses import TraceSTDPSynapse
+
+    dp = DataParallel(4)
+    syn = TraceSTDPSynapse((6, 5), 0.3, 0.1, key=jax.random.key(0))
+    k = jax.random.split(jax.random.key(1), 4)
+    pre = jax.random.bernoulli(k[0], 0.4, (8, 6)).astype(jnp.float32)
+    post = jax.random.bernoulli(k[1], 0.4, (8, 5)).astype(jnp.float32)
+    x_pre, x_post = jax.random.uniform(k[2], (8, 6)), jax.random.uniform(k[3], (8, 5))
+
+    def local_rule(s, a, b, c, d):
+        assert a.shape[0] == 2  # this device's two samples
+        return dp.psum(s.stdp_updates(a, b, c, d).weights)
+
+    rule = dp.per_shard(local_rule, batch_argnums=(1, 2, 3, 4))
+    summed = rule(syn, *dp.shard_batch(pre, post, x_pre, x_post))
+    expected = syn.stdp_updates(pre, post, x_pre, x_post).weights
+    np.testing.assert_allclose(np.asarray(summed), np.asarray(expected), rtol=1e-5, atol=1e-6)
+    assert summed.sharding.is_fully_replicated
