@@ -21,6 +21,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_positive, float_array
+from .._shapes import left_pad_rank
 
 
 __all__ = ["ErrorOutput", "GaussianErrorCell", "LaplacianErrorCell", "BernoulliErrorCell"]
@@ -195,7 +196,7 @@ class GaussianErrorCell(eqx.Module):
             var = self.Sigma.astype(e.dtype)
             # one reciprocal per variance, then a multiply per element (XLA keeps an
             # elementwise division as a division, which costs far more on CPU)
-            precision = jnp.broadcast_to(1.0 / var, e.shape)
+            precision = left_pad_rank(1.0 / var, e.ndim)
             dmu = e * precision
             sq = jnp.square(e)
             if kind == "scalar":

@@ -219,18 +219,25 @@ class LIFCell(eqx.Module):
         r"""The present threshold $\theta_0 + \theta_{\text{adapt}}$ (mV)."""
         return self.thr + state.thr_theta
 
+    def drive(
+        self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
+    ) -> Float[Array, "*batch n"]:
+        r"""$\tau_m\,dv/dt$ (mV) for the already resistance-scaled, refractory-masked
+        input."""
+        leak = self.v_rest - v if self.v_rest != 0.0 else -v
+        if self.conduct_leak != 1.0:
+            leak = self.conduct_leak * leak
+        return leak + j
+
     def derivative(
         self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
     ) -> Float[Array, "*batch n"]:
         """$dv/dt$ (mV/ms) for the already resistance-scaled, refractory-masked input."""
-        leak = self.v_rest - v
-        if self.conduct_leak != 1.0:
-            leak = self.conduct_leak * leak
-        return (leak + j) * (1.0 / self.tau_m)
+        return self.drive(v, j) * (1.0 / self.tau_m)
 
     def _integrate(self, v: Array, j: Array, dt: Any) -> Array:
-        if self.integration_type in ("euler", "rk1"):  # the hot path: no closure
-            return v + dt * self.derivative(v, j)
+        if self.integration_type in ("euler", "rk1"):  # the hot path: one fused coefficient
+            return v + (dt / self.tau_m) * self.drive(v, j)
         step = get_integrator(self.integration_type)
         _, v_new = step(0.0, v, lambda t, u, p: self.derivative(u, p), dt, j)
         return v_new
@@ -263,15 +270,19 @@ class LIFCell(eqx.Module):
         **Returns:** the new :class:`SpikeState`.
         """
         v = state.v
-        j = _current(j, v) * self.resist_m
+        j = _current(j, v)
+        if self.resist_m != 1.0:
+            j = j * self.resist_m
         if self.refract_time > 0:
             j = j * (state.rfr >= self.refract_time).astype(v.dtype)
         v_new = self._integrate(v, j, dt)
         thr = self.thr + state.thr_theta
         s_raw = self.surrogate(v_new, thr)
-        v_new = v_new * (1.0 - s_raw) + s_raw * self.v_reset
+        v_new = v_new * (1.0 - s_raw)
+        if self.v_reset != 0.0:
+            v_new = v_new + s_raw * self.v_reset
         s = self._constrain(s_raw, v, key)
-        rfr = (state.rfr + dt) * (1.0 - s_raw)
+        rfr = (state.rfr + dt) * (1.0 - jax.lax.stop_gradient(s_raw))  # a timer: no gradient
         theta = state.thr_theta
         if self.tau_theta > 0:
             decay = jnp.exp(-jnp.asarray(dt, v.dtype) / self.tau_theta)
@@ -326,8 +337,8 @@ class IFCell(LIFCell):
             v_min=v_rest if lower_clamp_voltage else None,
         )
 
-    def derivative(self, v, j):
-        return j * (1.0 / self.tau_m)
+    def drive(self, v, j):
+        return j
 
 
 class QuadLIFCell(LIFCell):
@@ -391,8 +402,8 @@ class QuadLIFCell(LIFCell):
         self.v_c = float(v_scale)
         self.a0 = float(critical_v)
 
-    def derivative(self, v, j):
-        return (self.a0 * (v - self.v_rest) * (v - self.v_c) + j) * (1.0 / self.tau_m)
+    def drive(self, v, j):
+        return self.a0 * (v - self.v_rest) * (v - self.v_c) + j
 
 
 class SLIFState(eqx.Module):

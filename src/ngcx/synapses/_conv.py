@@ -33,6 +33,7 @@ from jaxtyping import Array, Float
 
 from .._checks import check_nonnegative
 from .._custom_types import Key
+from .._shapes import left_pad_rank
 from ..conv import (
     Padding,
     conv2d,
@@ -179,7 +180,7 @@ class _ConvBase(eqx.Module):
         self._validate_input(x)
         y = self.resist_scale * self._op(x, self.weights)
         if self.biases is not None:
-            y = y + jnp.broadcast_to(self.biases, y.shape)
+            y = y + left_pad_rank(self.biases, y.ndim)
         return y
 
     def backtransmit(

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._custom_types import Key
+from .._shapes import left_pad_rank
 from ..initializers import DistributionGenerator, Initializer
 from ._plasticity import HebbianOptions, PriorSpec, updates_like
 
@@ -75,9 +76,11 @@ class DenseSynapse(eqx.Module):
 
     def __call__(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_out"]:
         """Transmit ``x`` (any leading batch axes): $r\\,xW + b$."""
-        y = self.resist_scale * (x @ self.weights)
+        y = x @ self.weights
+        if self.resist_scale != 1.0:
+            y = self.resist_scale * y
         if self.biases is not None:
-            y = y + jnp.broadcast_to(self.biases, y.shape)
+            y = y + left_pad_rank(self.biases, y.ndim)
         return y
 
     def backtransmit(self, post: Float[Array, "*batch n_out"]) -> Float[Array, "*batch n_in"]:

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import float_array
+from .._shapes import left_pad_rank
 
 
 def decompose_to_mps(
@@ -77,5 +78,5 @@ class MPSSynapse(eqx.Module):
     def __call__(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_out"]:
         y = self.resist_scale * ((x @ self.core1[0]) @ self.core2[:, :, 0])
         if self.biases is not None:
-            y = y + jnp.broadcast_to(self.biases, y.shape)
+            y = y + left_pad_rank(self.biases, y.ndim)
         return y
