@@ -8,8 +8,10 @@ Namespaces (lower layers never import higher ones):
 - components: :mod:`ngcx.cells`, :mod:`ngcx.synapses`;
 - learning and simulation: :mod:`ngcx.learning`, :mod:`ngcx.optim`,
   :mod:`ngcx.simulation`, :class:`ngcx.FlatStep`, :mod:`ngcx.density`;
-- models and tools: :mod:`ngcx.models`, :mod:`ngcx.train`, :mod:`ngcx.data`,
-  :mod:`ngcx.io`, :mod:`ngcx.viz` (matplotlib), :mod:`ngcx.cli`.
+- models and tools: :mod:`ngcx.models` (PCN, ConvPC, DiehlCook, SurrogateSNN, and the
+  PCLayer/LIFLayer building blocks), :mod:`ngcx.train` and :mod:`ngcx.train_snn` (what
+  the CLI runs), :mod:`ngcx.parallel`, :mod:`ngcx.data`, :mod:`ngcx.io`, :mod:`ngcx.viz`
+  (matplotlib), :mod:`ngcx.cli`.
 """
 
 from . import (

@@ -99,12 +99,13 @@ def pcn_trainer(
     return FlatStep(step, (model, state))
 
 
-def _parallel(devices: int | None, batch_size: int) -> DataParallel | None:
-    """Data parallelism over `devices` (``None``: all local devices if more than one)."""
+def _parallel(devices: int | None, batch_size: int | None) -> DataParallel | None:
+    """Data parallelism over `devices` (``None``: all local devices if more than one);
+    `batch_size` (when given) must divide over them."""
     n = jax.local_device_count() if devices is None else devices
     if n <= 1:
         return None
-    if batch_size % n:
+    if batch_size is not None and batch_size % n:
         raise ValueError(f"`batch_size` {batch_size} must be a multiple of the {n} devices.")
     return DataParallel(n)
 

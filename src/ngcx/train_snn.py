@@ -49,7 +49,11 @@ class SNNSTDPConfig:
 
     ``wnorm`` is the L1 norm of each excitatory cell's input weights: Diehl & Cook use
     ``0.1 * n_in`` = 78.4 on MNIST, whose digits light ~5x more input spikes per ms than
-    the 8x8 digits here, so the default is raised to 20 for a comparable drive."""
+    the 8x8 digits here, so the default is raised to 20 for a comparable drive.
+
+    ``devices``: STDP learns online, one digit after another, so training runs on one
+    device; the evaluation (every training and test digit presented without learning) is
+    sharded over the devices and equals the single-device result."""
 
     n_hid: int = 100
     T: int = 200
@@ -65,6 +69,7 @@ class SNNSTDPConfig:
     test_fraction: float = 0.2
     out: str = "runs/snn-stdp"
     plots: bool = True
+    devices: int | None = None  # evaluation sharded over devices (None: all when several)
 
     def __post_init__(self):
         for name in ("n_hid", "T", "epochs"):
@@ -72,11 +77,25 @@ class SNNSTDPConfig:
                 raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}.")
 
 
-def _stdp_accuracy(model: DiehlCook, x_train, y_train, x_test, y_test, key) -> dict[str, Any]:
+def _respond(model: DiehlCook, x: np.ndarray, key: Any, parallel: Any) -> jax.Array:
+    """``model.respond`` on `x`, sharded over ``parallel``'s devices when given (the batch
+    padded to a multiple of the device count; responses do not depend on the padding)."""
     respond = eqx.filter_jit(DiehlCook.respond)
+    if parallel is None:
+        return respond(model, jnp.asarray(x), key)
+    n = len(x)
+    pad = -n % parallel.n_devices
+    xp = np.concatenate([x, np.zeros((pad, x.shape[1]), x.dtype)]) if pad else x
+    (xs,) = parallel.shard_batch(xp)
+    return respond(parallel.replicate(model), xs, key)[:n]
+
+
+def _stdp_accuracy(
+    model: DiehlCook, x_train, y_train, x_test, y_test, key, parallel=None
+) -> dict[str, Any]:
     k1, k2 = jax.random.split(key)
-    c_train = respond(model, jnp.asarray(x_train), k1)
-    c_test = respond(model, jnp.asarray(x_test), k2)
+    c_train = _respond(model, x_train, k1, parallel)
+    c_test = _respond(model, x_test, k2, parallel)
     assignments = DiehlCook.assign_labels(c_train, jnp.asarray(y_train), 10)
     pred_train = np.asarray(DiehlCook.classify(c_train, assignments, 10))
     pred_test = np.asarray(DiehlCook.classify(c_test, assignments, 10))
@@ -120,6 +139,7 @@ def train_snn_stdp(
         return (m, s), result["counts"].sum()
 
     trainer = FlatStep(step, (model, opt_state))
+    parallel = _parallel(config.devices, None)
     rng = np.random.default_rng(config.seed)
     history: dict[str, list[float]] = {"spikes_per_sample": [], "train_acc": [], "test_acc": []}
     bar = tqdm(
@@ -133,7 +153,13 @@ def train_snn_stdp(
             bar.update(1)
         model = trainer.state[0]
         acc = _stdp_accuracy(
-            model, x_train, y_train, x_test, y_test, jax.random.fold_in(key, 10_000 + epoch)
+            model,
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            jax.random.fold_in(key, 10_000 + epoch),
+            parallel,
         )
         history["spikes_per_sample"].append(float(np.mean(jax.device_get(counts))))
         history["train_acc"].append(acc["train_acc"])
@@ -149,6 +175,7 @@ def train_snn_stdp(
         "snn-stdp", config, model, history, y_test, acc["pred_test"], start,
         trainer.compilations, mean_test_spikes=acc["mean_test_spikes"],
         class_counts=np.bincount(acc["assignments"], minlength=10).tolist(),
+        devices=1 if parallel is None else parallel.n_devices,
     )  # fmt: skip
     cmatrix = np.asarray(results["confusion_matrix"])
     if config.plots:

@@ -127,3 +127,14 @@ def test_per_shard_rule_with_explicit_psum_equals_global_rule():
     expected = syn.stdp_updates(pre, post, x_pre, x_post).weights
     np.testing.assert_allclose(np.asarray(summed), np.asarray(expected), rtol=1e-5, atol=1e-6)
     assert summed.sharding.is_fully_replicated
+
+
+def test_snn_stdp_sharded_evaluation_equals_single_device(tmp_path):
+    from ngcx.train_snn import SNNSTDPConfig, train_snn_stdp
+
+    base = dict(epochs=1, n_hid=12, T=30, plots=False)
+    one = train_snn_stdp(SNNSTDPConfig(**base, devices=1, out=str(tmp_path / "a")), False)
+    four = train_snn_stdp(SNNSTDPConfig(**base, devices=4, out=str(tmp_path / "b")), False)
+    assert four["devices"] == 4 and one["devices"] == 1
+    assert four["history"] == one["history"]
+    assert four["confusion_matrix"] == one["confusion_matrix"]

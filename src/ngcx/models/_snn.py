@@ -214,22 +214,24 @@ class DiehlCook(eqx.Module):
 
     def respond(self, x: Float[Array, "batch n_in"], key: Key) -> Float[Array, "batch n_hid"]:
         """Excitatory spike counts for a batch of samples, without learning and with the
-        thresholds frozen (each sample presented from rest)."""
-        batch = x.shape[0]
+        thresholds frozen (each sample presented from rest). Sample ``i`` draws its
+        spikes from ``fold_in(key, i)``, so its response does not depend on the batch it
+        is in (padding or sharding a batch leaves every response unchanged)."""
+        keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(x.shape[0]))
+        return jax.vmap(self._respond_one)(x, keys)
+
+    def _respond_one(self, x: Array, key: Key) -> Array:
         ekey, skey = jax.random.split(key)
         spikes_in = self.encoder.encode(x, self.T, key=ekey, dt=self.dt)
         keys = jax.random.split(skey, self.T)
-        init = self.init_state((batch,))
+        init = self.init_state()
 
         def step(state, inputs):
             s_in, k = inputs
             state = self.step(state, s_in, k)
             return eqx.tree_at(lambda s: s.exc.thr_theta, state, init.exc.thr_theta)
 
-        def record(state):
-            return state.exc.s
-
-        _, spikes = simulate(step, init, inputs=(spikes_in, keys), record=record)
+        _, spikes = simulate(step, init, inputs=(spikes_in, keys), record=lambda s: s.exc.s)
         return spikes.sum(0)
 
     @staticmethod
