@@ -12,6 +12,7 @@ import pytest
 
 from ngcx.models import PCN
 from ngcx.parallel import DataParallel
+from ngcx.simulation import simulate
 from ngcx.train import PCNConfig, pcn_trainer, train_pcn
 
 
@@ -138,3 +139,23 @@ def test_snn_stdp_sharded_evaluation_equals_single_device(tmp_path):
     assert four["devices"] == 4 and one["devices"] == 1
     assert four["history"] == one["history"]
     assert four["confusion_matrix"] == one["confusion_matrix"]
+
+
+def test_spiking_cells_on_a_sharded_batch_equal_one_device():
+    from ngcx.cells import AdExCell, HodgkinHuxleyCell, LIFCell, PoissonCell, VarTrace
+
+    dp = DataParallel(4)
+    j = np.random.default_rng(0).uniform(0, 30, size=(8, 6)).astype(np.float32)
+    (js,) = dp.shard_batch(j)
+    for cell in (LIFCell(6, 10.0), AdExCell(6), HodgkinHuxleyCell(6, 1.0)):
+        run = jax.jit(
+            lambda jj, c=cell: simulate(lambda s: c(s, jj, dt=0.1), c.init_state((8,)), 30)[0].v
+        )
+        np.testing.assert_allclose(
+            np.asarray(run(js)), np.asarray(run(jnp.asarray(j))), rtol=1e-5, atol=1e-5
+        )
+    enc, tr = PoissonCell(6, 500.0), VarTrace(6, 10.0, 0.0)
+    trains = jax.jit(
+        lambda x: tr(tr.init_state((8,)), enc.encode(x, 20, key=jax.random.key(0))[-1])
+    )
+    np.testing.assert_allclose(np.asarray(trains(js / 30)), np.asarray(trains(jnp.asarray(j) / 30)))
