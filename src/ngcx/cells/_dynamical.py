@@ -12,6 +12,7 @@ fourth order.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import equinox as eqx
@@ -58,11 +59,13 @@ class _RecoveryCell(eqx.Module):
     v0: eqx.AbstractVar[float]
     w0: eqx.AbstractVar[float]
 
+    @abc.abstractmethod
     def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
-        raise NotImplementedError
+        """$(dv/dt, dw/dt)$ per ms for the input current `j`."""
 
+    @abc.abstractmethod
     def _spike_threshold(self) -> float:
-        raise NotImplementedError
+        """The voltage above which the cell spikes."""
 
     def _after_spike(self, s, v_new, w_new, v, w) -> tuple[Array, Array]:
         return v_new, w_new

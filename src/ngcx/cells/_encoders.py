@@ -6,6 +6,7 @@ Stochastic encoders take an explicit PRNG ``key`` per step (split it per step, o
 
 from __future__ import annotations
 
+import abc
 from typing import Any, Literal
 
 import equinox as eqx
@@ -57,8 +58,9 @@ class _StochasticEncoder(eqx.Module):
         zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
         return EncoderState(s=zeros, tols=zeros, t=jnp.asarray(t, dtype))
 
+    @abc.abstractmethod
     def probability(self, x: Array, dt: Any) -> Array:
-        raise NotImplementedError
+        """The per-step spike probability of intensities `x` for a step of `dt` ms."""
 
     def __call__(
         self,
