@@ -158,3 +158,12 @@ def test_exp_kernel_matches_direct_sum():
         expected = sum(math.exp(-(t - tf) / 5.0) * sf for tf, sf in window)
         np.testing.assert_allclose(state.epsp, expected, rtol=1e-6)
     assert kernel.window == 4
+
+
+def test_shared_intensity_gives_independent_trains_per_sample(getkey):
+    cell = PoissonCell(3, target_freq=500.0)
+    state = cell(cell.init_state((64,)), jnp.full((3,), 0.5), key=getkey())
+    rows = {tuple(np.asarray(r)) for r in state.s}
+    assert len(rows) > 1  # not one draw broadcast over the batch
+    with pytest.raises(ValueError, match="x"):
+        cell(cell.init_state(), jnp.full((2, 3), 0.5), key=getkey())

@@ -16,6 +16,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .._checks import check_nonnegative, check_positive
 from .._custom_types import Key
+from .._shapes import left_pad_rank
 from ._lif import _check_units, _update_tols
 
 
@@ -76,9 +77,14 @@ class _StochasticEncoder(eqx.Module):
         this step; `dt` in ms.
         """
         x = _intensity(x, self.n_units)
-        p = self.probability(x, dt)
-        s = (jax.random.uniform(key, p.shape, p.dtype) < p).astype(state.s.dtype)
-        s = jnp.broadcast_to(s, state.s.shape)
+        if x.ndim > state.s.ndim:
+            raise ValueError(
+                f"`x` has shape {x.shape}, more axes than the state's {state.s.shape}."
+            )
+        p = left_pad_rank(self.probability(x, dt).astype(state.s.dtype), state.s.ndim)
+        # one draw per cell of the state: a shared intensity still gives independent trains
+        u = jax.random.uniform(key, state.s.shape, state.s.dtype)
+        s = (u < p).astype(state.s.dtype)
         return EncoderState(s=s, tols=_update_tols(state.tols, s, state.t), t=state.t + dt)
 
     def encode(
