@@ -18,16 +18,24 @@ as :func:`step_euler` (263 vs 257 µs/step here), and diffrax has no classical f
 RK4; these few lines avoid a dependency. diffrax solvers can still drive any ngcx cell's
 ``derivative`` directly.
 
-``get_integrator(name)`` returns the step for a name and raises ``ValueError`` for an
-unknown one (ngc-learn prints an error and falls back to Euler; its ``RateCell`` also
-maps ``"heun"`` to RK4 and ``"rk4"`` to Euler, which ngcx does not reproduce).
+Integrators are also small final modules (Diffrax style): :class:`Euler`,
+:class:`Midpoint`, :class:`Heun`, :class:`Ralston`, :class:`RK4` under
+:class:`AbstractIntegrator`; each is called like the step functions,
+``integrator(t, x, dfx, dt, params) -> (t + dt, x_next)``. Cells accept a name or an
+integrator object (``LIFCell(10, 20.0, integration_type=RK4())``).
+
+``get_integrator(name_or_integrator)`` returns the integrator object and raises
+``ValueError`` for an unknown name (ngc-learn prints an error and falls back to Euler;
+its ``RateCell`` also maps ``"heun"`` to RK4 and ``"rk4"`` to Euler, which ngcx does not reproduce).
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -45,6 +53,12 @@ __all__ = [
     "step_rk4",
     "get_integrator",
     "INTEGRATORS",
+    "AbstractIntegrator",
+    "Euler",
+    "Midpoint",
+    "Heun",
+    "Ralston",
+    "RK4",
 ]
 
 Dfx = Callable[[Any, Any, Any], Any]
@@ -101,23 +115,87 @@ def step_rk4(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any
     return t + dt, _axpy(x, dt, (sixth, k1), (2 * sixth, k2), (2 * sixth, k3), (sixth, k4))
 
 
+class AbstractIntegrator(eqx.Module):
+    r"""An explicit one-step method: ``integrator(t, x, dfx, dt, params)`` returns
+    ``(t + dt, x_next)`` for $\dot x = f(t, x)$ with ``dfx(t, x, params)`` $= f$.
+    Concrete integrators are final, hold no fields (they are static configuration, equal
+    and hashable) and implement :meth:`step`; ``order`` is the method's order."""
+
+    order: ClassVar[int]
+
+    @abc.abstractmethod
+    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        """One step of ``dt``."""
+
+    def __call__(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        return self.step(t, x, dfx, dt, params)
+
+
+class Euler(AbstractIntegrator):
+    """Forward Euler (order 1); :func:`step_euler`."""
+
+    order: ClassVar[int] = 1
+
+    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        return step_euler(t, x, dfx, dt, params)
+
+
+class Midpoint(AbstractIntegrator):
+    """Explicit midpoint (order 2); :func:`step_rk2`."""
+
+    order: ClassVar[int] = 2
+
+    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        return step_rk2(t, x, dfx, dt, params)
+
+
+class Heun(AbstractIntegrator):
+    """Heun's method (order 2); :func:`step_heun`."""
+
+    order: ClassVar[int] = 2
+
+    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        return step_heun(t, x, dfx, dt, params)
+
+
+class Ralston(AbstractIntegrator):
+    """Ralston's method (order 2); :func:`step_ralston`."""
+
+    order: ClassVar[int] = 2
+
+    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        return step_ralston(t, x, dfx, dt, params)
+
+
+class RK4(AbstractIntegrator):
+    """Classical fourth-order Runge-Kutta; :func:`step_rk4`."""
+
+    order: ClassVar[int] = 4
+
+    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
+        return step_rk4(t, x, dfx, dt, params)
+
+
 #: Integrators by name (ngc-learn's names and aliases).
-INTEGRATORS: dict[str, Callable[..., tuple[Any, Any]]] = {
-    "euler": step_euler,
-    "rk1": step_euler,
-    "midpoint": step_rk2,
-    "rk2": step_rk2,
-    "heun": step_heun,
-    "rk2_heun": step_heun,
-    "ralston": step_ralston,
-    "rk2_ralston": step_ralston,
-    "rk4": step_rk4,
+INTEGRATORS: dict[str, AbstractIntegrator] = {
+    "euler": Euler(),
+    "rk1": Euler(),
+    "midpoint": Midpoint(),
+    "rk2": Midpoint(),
+    "heun": Heun(),
+    "rk2_heun": Heun(),
+    "ralston": Ralston(),
+    "rk2_ralston": Ralston(),
+    "rk4": RK4(),
 }
 
 
-def get_integrator(name: str) -> Callable[..., tuple[Any, Any]]:
-    """The step function for ``name`` (see :data:`INTEGRATORS`)."""
-    if name not in INTEGRATORS:
+def get_integrator(name: str | AbstractIntegrator) -> AbstractIntegrator:
+    """The integrator for ``name`` (see :data:`INTEGRATORS`), or ``name`` itself when it is
+    already an :class:`AbstractIntegrator`."""
+    if isinstance(name, AbstractIntegrator):
+        return name
+    if not isinstance(name, str) or name not in INTEGRATORS:
         raise ValueError(
             f"`integration_type`: unknown integrator {name!r}; known: {', '.join(INTEGRATORS)}."
         )

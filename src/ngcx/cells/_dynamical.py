@@ -23,7 +23,12 @@ from jaxtyping import Array, ArrayLike, Float
 from .._checks import check_positive
 from ..diffeq import get_integrator
 from ..surrogates import AbstractSurrogate
-from ._lif import _check_units, _current, _surrogate, _update_tols
+from ._common import (
+    check_units as _check_units,
+    current as _current,
+    surrogate as _surrogate,
+    update_tols as _update_tols,
+)
 
 
 __all__ = [

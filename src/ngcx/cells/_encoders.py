@@ -17,7 +17,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float, Int
 from .._checks import check_nonnegative, check_positive
 from .._custom_types import Key
 from .._shapes import left_pad_rank
-from ._lif import _check_units, _update_tols
+from ._common import check_units as _check_units, update_tols as _update_tols
 
 
 __all__ = [

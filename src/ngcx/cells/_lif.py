@@ -18,7 +18,13 @@ from jaxtyping import Array, ArrayLike, Float
 from .._checks import check_nonnegative, check_positive
 from .._custom_types import Key
 from ..diffeq import get_integrator
-from ..surrogates import AbstractSurrogate, get_surrogate
+from ..surrogates import AbstractSurrogate
+from ._common import (
+    check_units as _check_units,
+    current as _current,
+    surrogate as _surrogate,
+    update_tols as _update_tols,
+)
 
 
 __all__ = [
@@ -30,40 +36,6 @@ __all__ = [
     "SLIFCell",
     "WTASCell",
 ]
-
-
-def _check_units(n_units: Any) -> int:
-    if not isinstance(n_units, int) or isinstance(n_units, bool) or n_units <= 0:
-        raise ValueError(f"`n_units` must be a positive int, got {n_units!r}.")
-    return n_units
-
-
-def _current(j: ArrayLike | None, like: Array) -> Array:
-    """The input current broadcast to the state's shape (``None``: zero current)."""
-    if j is None:
-        return jnp.zeros_like(like)
-    j = jnp.asarray(j)
-    if not jnp.issubdtype(j.dtype, jnp.floating):
-        raise ValueError(f"`j` must be a floating-point array, got dtype {j.dtype}.")
-    if j.shape != like.shape:
-        try:
-            j = jnp.broadcast_to(j, like.shape)
-        except ValueError:
-            raise ValueError(
-                f"`j` has shape {j.shape}; the cell's state has shape {like.shape}."
-            ) from None
-    return j.astype(like.dtype)
-
-
-def _surrogate(surrogate_type: str | AbstractSurrogate) -> AbstractSurrogate:
-    if isinstance(surrogate_type, AbstractSurrogate):
-        return surrogate_type
-    return get_surrogate(surrogate_type)
-
-
-def _update_tols(tols: Array, s: Array, t: Array) -> Array:
-    """Time of last spike: ``t`` where a spike was emitted, unchanged elsewhere."""
-    return jnp.where(s > 0, jnp.broadcast_to(t, s.shape).astype(tols.dtype), tols)
 
 
 class SpikeState(eqx.Module):

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_nonnegative, check_positive
-from ._lif import _check_units, _current
+from ._common import check_units as _check_units, current as _current
 
 
 __all__ = ["VarTrace", "ExpKernelState", "ExpKernel"]

@@ -1,0 +1,49 @@
+"""Helpers shared by the cell modules (argument checks, input currents, spike bookkeeping)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+from jaxtyping import Array, ArrayLike
+
+from ..surrogates import AbstractSurrogate, get_surrogate
+
+
+__all__ = ["check_units", "current", "surrogate", "update_tols"]
+
+
+def check_units(n_units: Any) -> int:
+    """``n_units`` as a positive int; ``ValueError`` naming it otherwise."""
+    if not isinstance(n_units, int) or isinstance(n_units, bool) or n_units <= 0:
+        raise ValueError(f"`n_units` must be a positive int, got {n_units!r}.")
+    return n_units
+
+
+def current(j: ArrayLike | None, like: Array, name: str = "j") -> Array:
+    """The input current broadcast to the state's shape (``None``: zero current)."""
+    if j is None:
+        return jnp.zeros_like(like)
+    j = jnp.asarray(j)
+    if not jnp.issubdtype(j.dtype, jnp.floating):
+        raise ValueError(f"`{name}` must be a floating-point array, got dtype {j.dtype}.")
+    if j.shape != like.shape:
+        try:
+            j = jnp.broadcast_to(j, like.shape)
+        except ValueError:
+            raise ValueError(
+                f"`{name}` has shape {j.shape}; the cell's state has shape {like.shape}."
+            ) from None
+    return j.astype(like.dtype)
+
+
+def surrogate(surrogate_type: str | AbstractSurrogate) -> AbstractSurrogate:
+    """The surrogate named `surrogate_type` (or the object itself)."""
+    if isinstance(surrogate_type, AbstractSurrogate):
+        return surrogate_type
+    return get_surrogate(surrogate_type)
+
+
+def update_tols(tols: Array, s: Array, t: Array) -> Array:
+    """Time of last spike: ``t`` where a spike was emitted, unchanged elsewhere."""
+    return jnp.where(s > 0, jnp.broadcast_to(t, s.shape).astype(tols.dtype), tols)
