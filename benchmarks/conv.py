@@ -1,6 +1,8 @@
 """Benchmark: one Hebbian deconvolutional update (forward, dWeights, dInputs, SGD step) of
-ngcx's HebbianDeconvSynapse against the same computation written directly with
-``jax.vjp`` of ``lax.conv_transpose`` (same data, same process).
+ngcx's DeconvSynapse with the Hebbian rule and the ``plasticity.hebbian`` optax chain
+(ascending the rule, W <- W + eta dW) against the same computation written directly with
+``jax.vjp`` of ``lax.conv_transpose`` (same data, same process). Before timing it asserts
+that both compute the same outputs and the same new weights.
 
     python benchmarks/conv.py                       # batch 64, 28x28, 3->16, k=5, strides 1, 2
     python benchmarks/conv.py --batch 32 --strides 1 2 3
@@ -18,8 +20,9 @@ import time
 import jax
 import jax.numpy as jnp
 
-from ngcx import learning
-from ngcx.synapses import HebbianDeconvSynapse
+from ngcx import plasticity
+from ngcx.plasticity import Hebbian
+from ngcx.synapses import DeconvSynapse
 
 
 DIMS = ("NHWC", "HWIO", "NHWC")
@@ -42,19 +45,18 @@ def _time(fn, args, iters, repeats):
 def bench(batch, size, c_in, c_out, k, stride, repeats):
     key = jax.random.key(0)
     kx, kp = jax.random.split(key)
-    syn = HebbianDeconvSynapse(
-        (k, k, c_in, c_out), (size, size), key=key, stride=stride, padding="SAME", eta=ETA
-    )
+    syn = DeconvSynapse((k, k, c_in, c_out), (size, size), key=key, stride=stride, padding="SAME")
+    rule = Hebbian()
     x = jax.random.normal(kx, (batch, size, size, c_in))
     post = jax.random.normal(kp, (batch, *syn.output_shape((size, size)), c_out))
-    opt = learning.synapse_optimizer(syn)
-    opt_state = learning.init_optimizer(opt, syn)
+    opt = plasticity.hebbian(ETA, "sgd", sign=1.0)  # W <- W + eta dW, as the twin
+    opt_state = plasticity.init(opt, syn)
 
     @jax.jit
     def ngcx_update(syn, opt_state, x, post):
         y = syn(x)
         d_inputs = syn.backtransmit(post)
-        syn, opt_state = learning.apply_updates(syn, syn.hebbian_updates(x, post), opt_state, opt)
+        syn, opt_state = plasticity.apply_updates(syn, rule(syn, x, post), opt_state, opt)
         return syn, opt_state, y, d_inputs
 
     @jax.jit
@@ -77,6 +79,8 @@ def bench(batch, size, c_in, c_out, k, stride, repeats):
         float(jnp.max(jnp.abs(y - y_twin))),
         float(jnp.max(jnp.abs(dx - dx_twin))),
     )
+    scale = float(jnp.max(jnp.abs(y_twin))) + float(jnp.max(jnp.abs(dx_twin)))
+    assert err <= 1e-4 * max(scale, 1.0), f"ngcx and the twin differ by {err:.2e}"
     probe = _time(twin_update, (syn.weights, x, post), 1, 1)
     iters = max(2, int(300 / max(probe, 1e-3)))
     ngcx_ms = _time(ngcx_update, (syn, opt_state, x, post), iters, repeats)

@@ -31,7 +31,7 @@ from ngclearn.utils import model_utils as mu, surrogate_fx as sfx
 
 from ngcx import activations as A, learning, ops, surrogates as S
 from ngcx.cells import GaussianErrorCell, RateCell
-from ngcx.synapses import HebbianSynapse
+from ngcx.plasticity import HebbianSynapse
 
 
 TOL = 1e-5

@@ -35,7 +35,7 @@ from ngclearn.components import (
     VarTrace as NGVarTrace,
 )
 
-from ngcx import cells as C, learning, synapses as S
+from ngcx import cells as C, learning, plasticity as S
 
 
 class _Value:

@@ -5,7 +5,8 @@ process.
     python benchmarks/pcn.py                 # the issue's sizes
     python benchmarks/pcn.py --sizes 128:64 --repeats 9
 
-Prints ms/batch for both and the ratio ngcx / twin for every (hidden, batch).
+Asserts that one step of each computes the same weights and energy, then prints ms/batch
+for both and the ratio ngcx / twin for every (hidden, batch).
 """
 
 from __future__ import annotations
@@ -81,6 +82,29 @@ def twin_step(params, adam, x, y):
     return new, {"m": m, "v": v, "t": t}, energy
 
 
+def check_equal(model, x, y):
+    """One step of ngcx and of the twin from the same weights: the new weights and the
+    energy must agree (asserted before any timing)."""
+    params = [{"W": s.weights, "b": s.biases} for s in model.synapses]
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+    adam = {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}
+    new_twin, _, e_twin = jax.jit(twin_step)(params, adam, x, y)
+    opt = model.optimizer()
+    new, _, metrics = jax.jit(lambda m, s: m.train_step(s, x, y, optimizer=opt))(
+        model, model.init_optimizer(opt)
+    )
+    err = max(
+        float(jnp.max(jnp.abs(s.weights - p["W"])))
+        for s, p in zip(new.synapses, new_twin, strict=True)
+    )
+    assert err < 1e-5, f"ngcx and the twin disagree on the new weights by {err:.2e}"
+    assert abs(float(metrics.energy) - float(e_twin)) <= 1e-4 * abs(float(e_twin)) + 1e-6, (
+        float(metrics.energy),
+        float(e_twin),
+    )
+    return err
+
+
 # --------------------------------------------------------------------------- timing
 def _block(state):
     jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
@@ -102,6 +126,7 @@ def bench(hidden, batch, repeats, min_time=0.3):
     y = jax.nn.one_hot(jnp.arange(batch) % OUT, OUT)
 
     model = PCN((IN, hidden, hidden, OUT), key=key, T=T, tau_m=TAU, dt=DT, eta=ETA)
+    check_equal(model, x, y)
     ngcx_step = pcn_trainer(model)
 
     def run_ngcx(state, x, y):

@@ -5,8 +5,9 @@ written here with the same maths, in the same process.
     python benchmarks/snn.py                  # input dims 64 and 784
     python benchmarks/snn.py --inputs 784 --repeats 15
 
-ngcx builds the step from its public pieces (``PoissonCell``, ``TraceSTDPSynapse``,
-``LIFCell``, two ``VarTrace`` s, the optax chain of ``ngcx.learning``, ``simulate``); the
+ngcx builds the step from its public pieces (``PoissonCell``, a ``DenseSynapse`` with the
+``TraceSTDP`` rule and the ``plasticity.stdp`` optax chain, ``LIFCell``, two
+``VarTrace`` s, ``simulate``); the
 twin is one hand-written ``lax.scan``. Prints ms/step for both and the ratio ngcx / twin.
 """
 
@@ -19,10 +20,12 @@ import time
 import jax
 import jax.numpy as jnp
 
-from ngcx import learning
+from ngcx import plasticity
 from ngcx.cells import LIFCell, PoissonCell, VarTrace
+from ngcx.initializers import DistributionGenerator
+from ngcx.plasticity import TraceSTDP
 from ngcx.simulation import simulate
-from ngcx.synapses import TraceSTDPSynapse
+from ngcx.synapses import DenseSynapse
 
 
 N, T, DT = 1000, 200, 1.0
@@ -34,14 +37,15 @@ TAU_TR, A_PLUS, A_MINUS, ETA, FREQ = 20.0, 1e-2, 1e-4, 1.0, 63.75
 
 # --------------------------------------------------------------------------- ngcx
 def ngcx_setup(n_in, key):
-    syn = TraceSTDPSynapse((n_in, N), A_PLUS, A_MINUS, eta=ETA, key=key)
+    syn = DenseSynapse((n_in, N), key=key, weight_init=DistributionGenerator.uniform(0.025, 0.8))
+    rule = TraceSTDP(A_PLUS, A_MINUS)
     enc = PoissonCell(n_in, FREQ)
     lif = LIFCell(
         N, TAU_M, resist_m=R_M, thr=THR, v_rest=V_REST, v_reset=V_RESET,
         tau_theta=TAU_THETA, theta_plus=THETA_PLUS, refract_time=REFRACT,
     )  # fmt: skip
     tr_in, tr_out = VarTrace(n_in, TAU_TR, 0.0), VarTrace(N, TAU_TR, 0.0)
-    opt = learning.synapse_optimizer(syn)
+    opt = plasticity.stdp(ETA, w_bound=1.0)
 
     @jax.jit
     def run(syn, x, key):
@@ -51,13 +55,13 @@ def ngcx_setup(n_in, key):
             lif_s = lif(lif_s, syn(enc_s.s), dt=DT)
             x_in = tr_in(x_in, enc_s.s, dt=DT)
             x_out = tr_out(x_out, lif_s.s, dt=DT)
-            updates = syn.stdp_updates(enc_s.s, lif_s.s, x_in, x_out)
-            syn, ost = learning.apply_updates(syn, updates, ost, opt)
+            updates = rule(syn, enc_s.s, lif_s.s, x_in, x_out)
+            syn, ost = plasticity.apply_updates(syn, updates, ost, opt)
             return syn, ost, enc_s, lif_s, x_in, x_out
 
         init = (
             syn,
-            learning.init_optimizer(opt, syn),
+            plasticity.init(opt, syn),
             enc.init_state(),
             lif.init_state(),
             tr_in.init_state(),

@@ -23,7 +23,7 @@ import numpy as np
 
 from ngcx.data import load_digits, train_test_split
 from ngcx.models import ConvPC, upsample
-from ngcx.synapses import HebbianDeconvSynapse
+from ngcx.plasticity import HebbianDeconvSynapse
 
 
 images, labels = load_digits()

@@ -23,8 +23,8 @@ import numpy as np
 
 from ngcx import learning
 from ngcx.cells import IzhikevichCell, LIFCell, VarTrace
+from ngcx.plasticity import TraceSTDPSynapse
 from ngcx.simulation import simulate
-from ngcx.synapses import TraceSTDPSynapse
 
 
 # %% [markdown]

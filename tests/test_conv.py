@@ -7,16 +7,13 @@ from hypothesis import given, settings, strategies as st
 from jaxtyping import TypeCheckError
 
 from ngcx import conv, learning
-from ngcx.synapses import (
-    ConvSynapse,
-    DeconvSynapse,
+from ngcx.plasticity import (
     HebbianConvSynapse,
     HebbianDeconvSynapse,
-    StaticConvSynapse,
-    StaticDeconvSynapse,
     TraceSTDPConvSynapse,
     TraceSTDPDeconvSynapse,
 )
+from ngcx.synapses import ConvSynapse, DeconvSynapse, StaticConvSynapse, StaticDeconvSynapse
 
 
 DIMS = ("NHWC", "HWIO", "NHWC")

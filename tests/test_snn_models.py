@@ -1,5 +1,6 @@
 """Spiking flagship models, their training loops and CLI, and long chunked simulations."""
 
+import functools
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngcx import learning
+from ngcx import io, learning
 from ngcx.cli import main
 from ngcx.models import DiehlCook, SurrogateSNN
 from ngcx.simulation import simulate, simulate_chunked
@@ -30,11 +31,11 @@ def test_diehl_cook_sample_learns_and_normalises(getkey):
     opt_state = learning.init_optimizer(model.optimizer(), model.W)
     x = jnp.linspace(0.0, 1.0, 16)
     new, _, out = model.train_sample(opt_state, x, getkey(), record=True)
-    assert out["input_spikes"].shape == (60, 16) and out["exc_spikes"].shape == (60, 8)
+    assert out.input_spikes.shape == (60, 16) and out.exc_spikes.shape == (60, 8)
     # one spike per step at most among excitatory cells
-    assert float(out["exc_spikes"].sum(1).max()) <= 1.0
-    np.testing.assert_allclose(out["counts"], out["exc_spikes"].sum(0))
-    assert float(out["counts"].sum()) > 0
+    assert float(out.exc_spikes.sum(1).max()) <= 1.0
+    np.testing.assert_allclose(out.counts, out.exc_spikes.sum(0))
+    assert float(out.counts.sum()) > 0
     assert np.abs(np.asarray(new.W.weights - model.W.weights)).max() > 1e-4
     np.testing.assert_allclose(new.W.weights.sum(0), 12.0, rtol=1e-5)
     assert float(new.theta.max()) > 0.0  # thresholds adapted and kept
@@ -133,7 +134,7 @@ def test_surrogate_trainer_no_retrace(getkey):
 
 def _lif_stdp_step():
     from ngcx.cells import LIFCell, PoissonCell, VarTrace
-    from ngcx.synapses import TraceSTDPSynapse
+    from ngcx.plasticity import TraceSTDPSynapse
 
     n_in, n = 64, 1000
     syn = TraceSTDPSynapse((n_in, n), 1e-3, 1e-4, key=jax.random.key(0))
@@ -224,3 +225,182 @@ def test_snn_checkpoints_round_trip(tmp_path, getkey):
     # a template with another surrogate (a static field) is refused
     with pytest.raises(io.CheckpointError, match="configured differently"):
         io.load(tmp_path / "snn.ckpt", SurrogateSNN(8, 16, 3, key=getkey(), T=5))
+
+
+# --------------------------------------------------------------------------- SurrogateSNN
+# numbers as leaves; learn_dynamics (parametric LIF: per-neuron tau_m and thr)
+
+
+def _snn_data(getkey, n_in=8, batch=4, dtype=jnp.float32):
+    x = jax.random.uniform(getkey(), (batch, n_in), dtype)
+    return x, jnp.arange(batch) % 3
+
+
+def _zero(tree):
+    return all(not np.any(np.asarray(g)) for g in jax.tree_util.tree_leaves(tree))
+
+
+_FROZEN_CELL_FIELDS = ("resist_m", "v_rest", "v_reset", "conduct_leak", "tau_theta",
+                       "theta_plus", "refract_time")  # fmt: skip
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_surrogate_snn_which_leaves_get_gradients(learn, getkey):
+    """Weights and biases always get a gradient; with learn_dynamics the per-neuron tau_m
+    and thr too (finite, non-zero); every other number gets exactly zero."""
+    model = SurrogateSNN(8, 16, 3, key=getkey(), T=8, tau_m=4.0, learn_dynamics=learn)
+    x, y = _snn_data(getkey)
+    grads = eqx.filter_grad(SurrogateSNN.loss)(model, 3.0 * x, y)
+    for syn in (grads.W1, grads.W2):
+        assert np.abs(np.asarray(syn.weights)).sum() > 0 and np.isfinite(syn.weights).all()
+    assert np.abs(np.asarray(grads.W1.biases)).sum() > 0
+    frozen = [grads.dt, grads.logit_scale, grads.W1.resist_scale, grads.W2.resist_scale]
+    for cell in (grads.hidden, grads.output):
+        frozen += [getattr(cell, name) for name in _FROZEN_CELL_FIELDS]
+        learned = (cell.tau_m, cell.thr)
+        if learn:
+            for g in learned:
+                assert g.shape == (cell.n_units,)
+                assert np.isfinite(g).all() and np.abs(np.asarray(g)).sum() > 0
+        else:
+            frozen += list(learned)
+    assert _zero(frozen)
+
+
+def test_surrogate_snn_learn_dynamics_leaves(getkey):
+    fixed = SurrogateSNN(8, 16, 3, key=getkey(), tau_m=4.0, dt=0.5)
+    assert fixed.hidden.tau_m.shape == () and fixed.hidden.thr.shape == ()
+    assert not fixed.learn_dynamics
+    learned = SurrogateSNN(8, 16, 3, key=getkey(), tau_m=4.0, dt=0.5, learn_dynamics=True)
+    np.testing.assert_array_equal(learned.hidden.tau_m, np.full(16, 4.0))
+    np.testing.assert_array_equal(learned.output.thr, np.ones(3))
+    np.testing.assert_allclose(learned.hidden.resist_m, np.full(16, 8.0))
+    # leaves are not weakly typed: an optimiser update keeps their types (no retrace)
+    for leaf in jax.tree_util.tree_leaves(eqx.filter(learned, eqx.is_inexact_array)):
+        assert not leaf.weak_type
+
+
+def test_surrogate_snn_learned_dynamics_equal_fixed_at_init(getkey):
+    """Initialised to the scalar values, the parametric network computes the same logits."""
+    key = getkey()
+    x, _ = _snn_data(getkey)
+    fixed = SurrogateSNN(8, 16, 3, key=key, T=10, tau_m=3.0)
+    learned = SurrogateSNN(8, 16, 3, key=key, T=10, tau_m=3.0, learn_dynamics=True)
+    np.testing.assert_array_equal(learned(4.0 * x), fixed(4.0 * x))
+
+
+def test_surrogate_snn_tau_clamped_to_dt(getkey):
+    """With learn_dynamics the forward pass uses max(tau_m, dt): a time constant below dt
+    acts as dt and gets no gradient."""
+    key = getkey()
+    x, y = _snn_data(getkey)
+
+    def make(tau):
+        return SurrogateSNN(8, 16, 3, key=key, T=8, tau_m=tau, dt=1.0, learn_dynamics=True)
+
+    np.testing.assert_array_equal(make(0.5)(4.0 * x), make(1.0)(4.0 * x))
+    assert float(jax.grad(lambda t: make(t).loss(4.0 * x, y))(0.5)) == 0.0
+
+
+def test_surrogate_snn_tau_grad_matches_finite_difference(getkey, monkeypatch):
+    """jax.grad of the loss with respect to the constructor's tau_m equals a float64
+    central finite difference.
+
+    With real spikes the loss is piecewise constant in tau_m (a spike count), so a finite
+    difference says nothing about the surrogate gradient. Here the spike's forward pass is
+    replaced by the surrogate's own relaxation S (whose derivative is the surrogate
+    derivative g = S'): the network is then smooth and jax.grad is its exact derivative,
+    which checks the whole BPTT path of tau_m (per-neuron broadcast, the clamp, the
+    resistance tau_m/dt, the leak, the reset, the stop-gradients)."""
+    from ngcx import surrogates
+
+    monkeypatch.setattr(surrogates, "_spike", lambda s, v, thr: s.relaxation(v - thr))
+    key = getkey()
+    with jax.enable_x64(True):
+        x, y = _snn_data(getkey, n_in=6, batch=3, dtype=jnp.float64)
+
+        @functools.partial(jax.jit, static_argnames="learn")
+        def loss(tau, learn=True):
+            m = SurrogateSNN(6, 8, 3, key=key, T=5, tau_m=tau, learn_dynamics=learn,
+                             surrogate_type=surrogates.Sigmoid(slope=4.0))  # fmt: skip
+            m = jax.tree_util.tree_map(
+                lambda a: a.astype(jnp.float64) if eqx.is_inexact_array(a) else a, m
+            )
+            return m.loss(x, y)
+
+        tau, eps = jnp.asarray(3.0, jnp.float64), 1e-6
+        grad = float(jax.grad(loss)(tau))
+        fd = float((loss(tau + eps) - loss(tau - eps)) / (2 * eps))
+        assert abs(grad) > 1e-5
+        np.testing.assert_allclose(grad, fd, rtol=1e-5)
+        # the fixed-dynamics model stops the gradient by design
+        assert float(jax.grad(lambda t: loss(t, learn=False))(tau)) == 0.0
+
+
+@pytest.mark.parametrize("learn", [False, True])
+def test_surrogate_snn_vmap_over_tau_equals_loop(learn, getkey):
+    key = getkey()
+    x, _ = _snn_data(getkey)
+    taus = jnp.array([1.5, 3.0, 6.0, 12.0])
+
+    def logits(tau):
+        return SurrogateSNN(8, 16, 3, key=key, T=10, tau_m=tau, learn_dynamics=learn)(4.0 * x)
+
+    swept = jax.vmap(logits)(taus)
+    looped = np.stack([np.asarray(logits(float(t))) for t in taus])
+    np.testing.assert_allclose(swept, looped, rtol=1e-5)
+    assert len({np.asarray(row).tobytes() for row in swept}) > 1  # tau_m matters
+
+
+def test_surrogate_snn_new_constants_do_not_recompile(getkey):
+    key = getkey()
+    x, _ = _snn_data(getkey)
+    traces = []
+
+    @eqx.filter_jit
+    def forward(model, x):
+        traces.append(None)
+        return model(x)
+
+    for tau, dt, scale in [(2.0, 1.0, 10.0), (5.0, 0.5, 4.0), (9.0, 2.0, 1.0)]:
+        forward(SurrogateSNN(8, 16, 3, key=key, T=6, tau_m=tau, dt=dt, logit_scale=scale), x)
+    assert len(traces) == 1
+
+
+@pytest.mark.parametrize("name, value", [("dt", 0.0), ("tau_m", -1.0), ("logit_scale", 0.0)])
+def test_surrogate_snn_domain_errors(name, value, getkey):
+    with pytest.raises(ValueError, match=name):
+        SurrogateSNN(8, 16, 3, key=getkey(), **{name: value})
+    with pytest.raises(ValueError, match="T"):
+        SurrogateSNN(8, 16, 3, key=getkey(), T=0)
+
+
+def test_snn_surrogate_learns_dynamics_on_digits(tmp_path):
+    """A short run with learn_dynamics: tau_m and thr move, accuracy stays sensible, the
+    step compiles once, and metrics.json records the option and the learned values."""
+    cfg = SNNSurrogateConfig(epochs=3, learn_dynamics=True, out=str(tmp_path), plots=False)
+    r = train_snn_surrogate(cfg, progress=False)
+    assert r["step_compilations"] == 1
+    assert r["final_test_acc"] >= 0.8, r["final_test_acc"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["learn_dynamics"] is True and metrics["config"]["learn_dynamics"] is True
+    for layer in ("hidden", "output"):
+        tau, thr = metrics["dynamics"][f"{layer}_tau_m"], metrics["dynamics"][f"{layer}_thr"]
+        assert tau["max"] - tau["min"] > 1e-3 and thr["max"] - thr["min"] > 1e-3
+        assert np.isfinite([tau["mean"], thr["mean"]]).all()
+    like = SurrogateSNN(64, 128, 10, key=jax.random.key(0), encoding="poisson",
+                        learn_dynamics=True)  # fmt: skip
+    model = io.load(tmp_path / "model.ckpt", like)
+    assert model.hidden.tau_m.shape == (128,)
+    assert float(jnp.abs(model.hidden.tau_m - 5.0).max()) > 1e-3
+
+
+def test_cli_snn_surrogate_learn_dynamics_flag(tmp_path, capsys):
+    out = tmp_path / "ld"
+    code = main(["train", "snn-surrogate", "--epochs", "1", "--learn-dynamics", "--T", "5",
+                 "--n-hid", "16", "--out", str(out), "--no-progress", "--no-plots"])  # fmt: skip
+    assert code == 0
+    assert json.loads((out / "metrics.json").read_text())["config"]["learn_dynamics"] is True
+    with pytest.raises(SystemExit):
+        main(["train", "snn-surrogate", "--help"])
+    assert "parametric LIF" in " ".join(capsys.readouterr().out.split())

@@ -9,7 +9,7 @@ from hypothesis import given, strategies as st
 
 from ngcx import learning
 from ngcx.cells import VarTrace
-from ngcx.synapses import (
+from ngcx.plasticity import (
     EventSTDPSynapse,
     ExpSTDPSynapse,
     MSTDPETSynapse,

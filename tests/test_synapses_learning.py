@@ -8,7 +8,8 @@ from hypothesis import given, settings, strategies as st
 
 from ngcx import learning
 from ngcx.initializers import DistributionGenerator
-from ngcx.synapses import DenseSynapse, HebbianSynapse, hebbian_rule
+from ngcx.plasticity import HebbianSynapse, hebbian_rule
+from ngcx.synapses import DenseSynapse
 
 
 def test_dense_synapse_forward_backtransmit_and_grad(getkey):
@@ -73,10 +74,18 @@ def test_hebbian_rule_hand_computed_with_modulation(getkey):
     upd = syn.hebbian_updates(pre, post)
     np.testing.assert_allclose(upd.weights, np.asarray(pre).T @ np.asarray(post), rtol=1e-6)
     assert upd.biases is None
-    # ngc-learn's soft bound (default w_bound = 1): the update is scaled by 1 - |W|
-    soft = HebbianSynapse((2, 2), key=getkey())
-    expected = (np.asarray(pre).T @ np.asarray(post)) * (1.0 - np.abs(np.asarray(soft.weights)))
-    np.testing.assert_allclose(soft.hebbian_updates(pre, post).weights, expected, rtol=1e-5)
+    # ngc-learn's soft bound (default w_bound = 1): the step is scaled by 1 - |W| (an optax
+    # transform of the synapse's chain; the rule itself is the plain correlation)
+    soft = HebbianSynapse((2, 2), key=getkey(), eta=0.1, sign_value=-1.0)
+    dW = np.asarray(pre).T @ np.asarray(post)
+    np.testing.assert_allclose(soft.hebbian_updates(pre, post).weights, dW, rtol=1e-6)
+    W0 = np.asarray(soft.weights)
+    opt = learning.synapse_optimizer(soft)
+    new, _ = learning.apply_updates(
+        soft, soft.hebbian_updates(pre, post), learning.init_optimizer(opt, soft), opt
+    )
+    expected = np.clip(W0 + 0.1 * dW * (1.0 - np.abs(W0)), -1.0, 1.0)
+    np.testing.assert_allclose(new.weights, expected, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="pre"):
         syn.hebbian_updates(jnp.ones((2, 3)), post)
 

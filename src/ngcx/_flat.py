@@ -38,7 +38,10 @@ class FlatStep(Generic[S]):
         self._leaves = list(leaves)
         treedef = self._treedef
 
+        self._traces = 0
+
         def flat(leaves, *args):
+            self._traces += 1  # runs once per trace, i.e. once per compilation
             new_state, aux = fn(jax.tree_util.tree_unflatten(treedef, leaves), *args)
             new_leaves, new_def = jax.tree_util.tree_flatten(new_state)
             if new_def != treedef:
@@ -73,5 +76,6 @@ class FlatStep(Generic[S]):
 
     @property
     def compilations(self) -> int:
-        """How many times the step has been compiled."""
-        return int(self._jitted._cache_size())  # type: ignore[attr-defined]
+        """How many times the step has been traced and compiled (counted in Python when
+        tracing, which does not depend on jax's dispatch caches)."""
+        return self._traces

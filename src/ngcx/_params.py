@@ -5,9 +5,11 @@ decide a shape or a Python branch is stored as a JAX array (a *leaf*), so ``jax.
 a sweep of it, ``jax.grad`` with respect to it, and a new value without recompiling all
 work. :func:`param` converts and validates one:
 
-- a Python number becomes a weakly typed 0-d array (it follows the state's dtype, float32
-  or float64, under strict dtype promotion); an array keeps its floating dtype, and an
-  integer or boolean array becomes the default float dtype;
+- a Python number becomes a 0-d array of the default float dtype (float32, or float64
+  with ``jax_enable_x64``), strongly typed so that an optax update never changes a leaf's
+  type (which would recompile a jitted step); an array keeps its floating dtype, and an
+  integer array becomes the default float dtype. Cells cast their parameters to the
+  state's dtype, so float32 parameters drive a float64 state;
 - a per-unit array (shape ``(n,)``, or anything that broadcasts to the unit axis) is
   accepted where ``n_units`` is given;
 - when the value is concrete (not traced), its domain is checked and a ``ValueError`` names
@@ -101,8 +103,11 @@ def param(
     elif not jnp.issubdtype(arr.dtype, jnp.floating):
         if not jnp.issubdtype(arr.dtype, jnp.integer):
             raise ValueError(f"`{name}` must be real, got dtype {arr.dtype}.")
-        weak = isinstance(value, int)
-        arr = jnp.asarray(float(value)) if weak else arr.astype(jnp.result_type(float))
+        arr = arr.astype(jnp.result_type(float))
+    if arr.weak_type:
+        # a strongly typed leaf: an optax update (weak + strong = strong) must not change
+        # the leaf's type, or every jitted step would compile twice
+        arr = arr.astype(arr.dtype)
     if n_units is None:
         if arr.ndim != 0:
             raise ValueError(f"`{name}` must be a scalar, got shape {arr.shape}.")
@@ -111,8 +116,9 @@ def param(
             f"`{name}` must be a scalar or have shape ({n_units},) (one value per unit), "
             f"got shape {arr.shape}."
         )
-    if is_concrete(arr):
-        values = np.asarray(arr)
+    # check the raw value: under jax.jit even jnp.asarray(1.0) is a tracer
+    if is_concrete(value):
+        values = np.asarray(value, dtype=np.float64)
         shown = values.item() if values.ndim == 0 else f"an array with {values.tolist()[:8]}..."
         if values.ndim == 1 and values.size <= 8:
             shown = values.tolist()

@@ -157,7 +157,8 @@ def _add_config_parser(
     models: Any, name: str, config_cls: type, help: str, choices: dict | None = None
 ) -> None:
     """A sub-command whose options are the fields of a config dataclass (``--field-name``,
-    typed and defaulted from the dataclass; ``plots`` becomes ``--no-plots``)."""
+    typed and defaulted from the dataclass; a bool field is a ``--flag``/``--no-flag``
+    pair; ``plots`` becomes ``--no-plots``; a field's ``metadata["help"]`` is its help)."""
     parser = models.add_parser(name, help=help)
     defaults = config_cls()
     choices = choices or {}
@@ -166,6 +167,14 @@ def _add_config_parser(
             continue
         value = getattr(defaults, field.name)
         flag = "--" + field.name.replace("_", "-")
+        text = field.metadata.get("help")
+        text = f"{text} (default {value})" if text else f"default {value}"
+        if isinstance(value, bool):
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=value, dest=field.name,
+                help=text,
+            )  # fmt: skip
+            continue
         kind = int if field.name == "devices" else type(value)
         parser.add_argument(
             flag,
@@ -173,7 +182,7 @@ def _add_config_parser(
             default=value,
             dest=field.name,
             choices=choices.get(field.name),
-            help=f"default {value}",
+            help=text,
         )
     parser.add_argument("--no-plots", action="store_true")
     parser.add_argument("--no-progress", action="store_true")

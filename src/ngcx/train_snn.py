@@ -136,7 +136,7 @@ def train_snn_stdp(
     def step(carry, x, k):
         m, s = carry
         m, s, result = m.train_sample(s, x, k)
-        return (m, s), result["counts"].sum()
+        return (m, s), result.counts.sum()
 
     trainer = FlatStep(step, (model, opt_state))
     parallel = _parallel(config.devices, None)
@@ -184,7 +184,7 @@ def train_snn_stdp(
         _, _, rec = eqx.filter_jit(lambda m, s, x, k: m.train_sample(s, x, k, record=True))(
             model, trainer.state[1], jnp.asarray(x_test[0]), jax.random.fold_in(key, 99_999)
         )
-        spikes = np.concatenate([np.asarray(rec["input_spikes"]), np.asarray(rec["exc_spikes"])], 1)
+        spikes = np.concatenate([np.asarray(rec.input_spikes), np.asarray(rec.exc_spikes)], 1)
         viz.plot_spike_raster(
             spikes,
             out / "spike_raster.png",
@@ -206,13 +206,25 @@ def train_snn_stdp(
 
 @dataclasses.dataclass(frozen=True)
 class SNNSurrogateConfig:
-    """Configuration of ``ngcx train snn-surrogate`` (64-128-10 LIF network on digits)."""
+    """Configuration of ``ngcx train snn-surrogate`` (64-128-10 LIF network on digits).
+
+    ``learn_dynamics``: train a per-neuron membrane time constant and threshold in both
+    layers with the weights (a parametric LIF network, see
+    :class:`ngcx.models.SurrogateSNN`); ``metrics.json`` then also reports the learned
+    values (``dynamics``)."""
 
     n_hid: int = 128
     T: int = 25
     dt: float = 1.0
     tau_m: float = 5.0
     surrogate: str = "arctan"
+    learn_dynamics: bool = dataclasses.field(
+        default=False,
+        metadata={
+            "help": "also learn a per-neuron membrane time constant and threshold "
+            "(parametric LIF) by BPTT with the weights"
+        },
+    )
     encoding: str = "poisson"
     lr: float = 2e-3
     batch_size: int = 64
@@ -227,11 +239,27 @@ class SNNSurrogateConfig:
         for name in ("n_hid", "T", "epochs", "batch_size"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}.")
+        if not isinstance(self.learn_dynamics, bool):
+            raise ValueError(f"`learn_dynamics` must be a bool, got {self.learn_dynamics!r}.")
         if self.surrogate not in SURROGATES:
             raise ValueError(
                 f"`surrogate` must be one of {', '.join(sorted(SURROGATES))}, "
                 f"got {self.surrogate!r}."
             )
+
+
+def _dynamics_summary(model: SurrogateSNN) -> dict[str, dict[str, float]]:
+    """Mean, min and max of each layer's membrane time constant (ms) and threshold."""
+    summary = {}
+    for layer in ("hidden", "output"):
+        cell = getattr(model, layer)
+        for name in ("tau_m", "thr"):
+            values = np.asarray(getattr(cell, name), np.float64)
+            summary[f"{layer}_{name}"] = {
+                "mean": float(values.mean()), "min": float(values.min()),
+                "max": float(values.max()),
+            }  # fmt: skip
+    return summary
 
 
 def surrogate_trainer(
@@ -276,6 +304,7 @@ def train_snn_surrogate(
         tau_m=config.tau_m,
         surrogate_type=config.surrogate,
         encoding=config.encoding,
+        learn_dynamics=config.learn_dynamics,
     )
     parallel = _parallel(config.devices, config.batch_size)
     trainer = surrogate_trainer(model, optax.adam(config.lr), parallel)
@@ -318,6 +347,7 @@ def train_snn_surrogate(
     results = finish_classifier(
         "snn-surrogate", config, model, history, y_test, pred, start, trainer.compilations,
         devices=1 if parallel is None else parallel.n_devices,
+        learn_dynamics=config.learn_dynamics, dynamics=_dynamics_summary(model),
     )  # fmt: skip
     cmatrix = np.asarray(results["confusion_matrix"])
     if config.plots:

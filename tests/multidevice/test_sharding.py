@@ -110,7 +110,7 @@ def test_sharded_diehl_cook_responses_equal_single_device():
 
 
 def test_per_shard_rule_with_explicit_psum_equals_global_rule():
-    from ngcx.synapses import TraceSTDPSynapse
+    from ngcx.plasticity import TraceSTDPSynapse
 
     dp = DataParallel(4)
     syn = TraceSTDPSynapse((6, 5), 0.3, 0.1, key=jax.random.key(0))

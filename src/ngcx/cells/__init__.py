@@ -1,6 +1,14 @@
 """Cells: graded rate cells, error cells, spiking neurons, input encoders and traces."""
 
+from ._base import (
+    AbstractCell as AbstractCell,
+    AbstractEncoder as AbstractEncoder,
+    AbstractErrorCell as AbstractErrorCell,
+    AbstractSpikingCell as AbstractSpikingCell,
+    AbstractTrace as AbstractTrace,
+)
 from ._dynamical import (
+    AbstractRecoveryCell as AbstractRecoveryCell,
     AdExCell as AdExCell,
     FitzhughNagumoCell as FitzhughNagumoCell,
     HHState as HHState,
@@ -43,6 +51,12 @@ from ._traces import (
 
 
 __all__ = [
+    "AbstractCell",
+    "AbstractEncoder",
+    "AbstractErrorCell",
+    "AbstractRecoveryCell",
+    "AbstractSpikingCell",
+    "AbstractTrace",
     "AdExCell",
     "BernoulliCell",
     "BernoulliErrorCell",

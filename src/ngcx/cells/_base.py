@@ -55,11 +55,17 @@ class AbstractSpikingCell(AbstractCell):
 
 
 class AbstractEncoder(AbstractCell):
-    """An input encoder: turns intensities into spikes (its state has a field ``s``)."""
+    """An input encoder: turns intensities into spikes (its state has a field ``s``).
+    Stochastic encoders start from ``init_state(batch_shape)`` and take the intensities
+    (and a PRNG key) every step; latency encoders take the intensities once, in
+    ``init_state(x)``, and then step on their clock alone."""
 
 
 class AbstractTrace(AbstractCell):
-    """A trace of a spike train (its state has a field ``trace``)."""
+    """A trace of a spike train: ``init_state(batch_shape)``, then
+    ``new_state = trace(state, spikes, ...)`` each step. ``VarTrace``'s state is the trace
+    array itself and it takes ``dt`` per call; ``ExpKernel``'s state is an
+    ``ExpKernelState`` and its step ``dt`` is fixed at construction (it sets the window)."""
 
 
 class AbstractErrorCell(eqx.Module):

@@ -8,21 +8,29 @@ ngc-learn's update. ngc-learn's midpoint/RK4 steps integrate each variable with 
 frozen at the start of the step, which lowers the method's order on a coupled system; ngcx
 evaluates every stage on the whole system, so ``"midpoint"`` is second and ``"rk4"``
 fourth order.
+
+Every numeric constructor argument is an array leaf (:func:`ngcx._params.param`): a scalar
+or one value per unit, which ``jax.vmap`` can sweep and ``jax.grad`` can differentiate,
+and a new value does not recompile a jitted step. The two-variable cells share their step
+through :class:`AbstractRecoveryCell`; each final cell implements its derivative, input
+current, integration, spike rule and post-spike reset.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_positive
-from ..diffeq import get_integrator
+from .._params import bcast, param
+from ..diffeq import INTEGRATORS, AbstractIntegrator, Euler, get_integrator
 from ..surrogates import AbstractSurrogate
+from ._base import AbstractSpikingCell
 from ._common import (
     check_units as _check_units,
     current as _current,
@@ -33,13 +41,52 @@ from ._common import (
 
 __all__ = [
     "RecoveryState",
+    "AbstractRecoveryCell",
     "AdExCell",
     "IzhikevichCell",
     "FitzhughNagumoCell",
     "RAFCell",
     "HHState",
     "HodgkinHuxleyCell",
+    "hh_rates",
 ]
+
+
+#: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
+ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
+
+
+def _at(p: Array, like: Array) -> Array:
+    """Parameter `p` (scalar or per-unit) ready to combine with `like` (``(*batch, n)``):
+    left-padded to its rank and cast to its dtype."""
+    return bcast(p, like.ndim).astype(like.dtype)
+
+
+def _reset_to(s: Array, x: Array, value: Array) -> Array:
+    """``value`` where ``s`` spiked, ``x`` elsewhere (differentiable in all three)."""
+    return x * (1.0 - s) + s * value
+
+
+def _integrator_name(integrator: AbstractIntegrator) -> str:
+    """The first name of :data:`ngcx.diffeq.INTEGRATORS` for `integrator` (its class name,
+    lower-cased, for a user-defined integrator)."""
+    for name, known in INTEGRATORS.items():
+        if known == integrator:
+            return name
+    return type(integrator).__name__.lower()
+
+
+def _joint_step(
+    integrator: AbstractIntegrator,
+    derivative: Callable[[Array, Array, Array], tuple[Array, Array]],
+    v: Array,
+    w: Array,
+    j: Array,
+    dt: Any,
+) -> tuple[Array, Array]:
+    """One step of `integrator` on the coupled system ``(v, w)``, `j` held over the step."""
+    _, (v_new, w_new) = integrator(0.0, (v, w), lambda t, x, p: derivative(x[0], x[1], p), dt, j)
+    return v_new, w_new
 
 
 class RecoveryState(eqx.Module):
@@ -54,46 +101,73 @@ class RecoveryState(eqx.Module):
     t: Float[Array, ""]
 
 
-class _RecoveryCell(eqx.Module):
-    """Shared machinery: ``derivative(v, w, j) -> (dv, dw)``, a post-spike rule, and the
-    integration."""
+class AbstractRecoveryCell(AbstractSpikingCell):
+    r"""A spiking cell with a potential $v$ and a recovery variable $w$ (state
+    :class:`RecoveryState`). One step of ``dt`` ms is, in order:
+
+    1. the input current $j$ through ``_input_current`` (the membrane resistance);
+    2. ``_integrate`` of $(\dot v, \dot w) =$ :meth:`derivative` $(v, w, j)$;
+    3. ``_spikes`` from the voltage (through the cell's surrogate);
+    4. ``_after_spike``, the post-spike reset of the spiking units.
+
+    ``init_state`` and ``__call__`` are shared; each final cell implements the four
+    hooks (and :meth:`derivative`) and stores ``v0``/``w0`` (the initial values, array
+    leaves), the ``integrator`` and the ``surrogate``.
+    """
 
     n_units: eqx.AbstractVar[int]
-    integration_type: eqx.AbstractVar[str]
+    integrator: eqx.AbstractVar[AbstractIntegrator]
     surrogate: eqx.AbstractVar[AbstractSurrogate]
-    v0: eqx.AbstractVar[float]
-    w0: eqx.AbstractVar[float]
+    v0: eqx.AbstractVar[Array]
+    w0: eqx.AbstractVar[Array]
 
     @abc.abstractmethod
     def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
-        """$(dv/dt, dw/dt)$ per ms for the input current `j`."""
+        """$(dv/dt, dw/dt)$ per ms for the (transformed) input current `j`."""
 
     @abc.abstractmethod
-    def _spike_threshold(self) -> float:
-        """The voltage above which the cell spikes."""
+    def _input_current(self, j: Array) -> Array:
+        """The current that enters :meth:`derivative` for the input `j`."""
 
-    def _after_spike(self, s, v_new, w_new, v, w) -> tuple[Array, Array]:
-        return v_new, w_new
+    @abc.abstractmethod
+    def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
+        """$(v, w)$ after one step of ``dt`` ms (before spikes and resets)."""
 
-    def _input(self, j: Array) -> Array:
-        return j
+    @abc.abstractmethod
+    def _spikes(self, v: Array, v_new: Array) -> Array:
+        """The spikes of the step, from the voltage at its start `v` or its end `v_new`."""
+
+    @abc.abstractmethod
+    def _after_spike(
+        self, s: Array, v_new: Array, w_new: Array, v: Array, w: Array
+    ) -> tuple[Array, Array]:
+        """$(v, w)$ after the reset of the units that spiked (`s`), given the integrated
+        values `v_new`, `w_new` and the values `v`, `w` at the start of the step."""
+
+    @property
+    def integration_type(self) -> str:
+        """The integrator's name (ngc-learn's ``integration_type``)."""
+        return _integrator_name(self.integrator)
 
     def init_state(
         self, batch_shape: tuple[int, ...] = (), dtype: Any = jnp.float32, t: float = 0.0
     ) -> RecoveryState:
-        """Initial state (ngc-learn's ``reset``): ``v = v0``, ``w = w0``, no spikes."""
+        """Initial state (ngc-learn's ``reset``): ``v = v0``, ``w = w0``, no spikes.
+
+        **Arguments:**
+
+        - `batch_shape`: leading axes of every field but ``t``.
+        - `dtype`: the floating dtype of the state.
+        - `t`: the clock (ms).
+        """
         zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
         return RecoveryState(
-            v=zeros + self.v0, w=zeros + self.w0, s=zeros, tols=zeros, t=jnp.asarray(t, dtype)
+            v=zeros + _at(self.v0, zeros),
+            w=zeros + _at(self.w0, zeros),
+            s=zeros,
+            tols=zeros,
+            t=jnp.asarray(t, dtype),
         )
-
-    def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
-        step = get_integrator(self.integration_type)
-        _, (v_new, w_new) = step(0.0, (v, w), lambda t, x, p: self.derivative(x[0], x[1], p), dt, j)
-        return v_new, w_new
-
-    def _spikes(self, state: RecoveryState, v_new: Array) -> Array:
-        return self.surrogate(v_new, self._spike_threshold())
 
     def __call__(
         self,
@@ -106,9 +180,9 @@ class _RecoveryCell(eqx.Module):
 
         **Returns:** the new :class:`RecoveryState`.
         """
-        j = self._input(_current(j, state.v))
+        j = self._input_current(_current(j, state.v))
         v_new, w_new = self._integrate(state.v, state.w, j, dt)
-        s = self._spikes(state, v_new)
+        s = self._spikes(state.v, v_new)
         v_new, w_new = self._after_spike(s, v_new, w_new, state.v, state.w)
         return RecoveryState(
             v=v_new,
@@ -119,100 +193,130 @@ class _RecoveryCell(eqx.Module):
         )
 
 
-def _reset_to(s: Array, x: Array, value: Any) -> Array:
-    return x * (1.0 - s) + s * value
-
-
-class AdExCell(_RecoveryCell):
+class AdExCell(AbstractRecoveryCell):
     r"""Adaptive exponential integrate-and-fire neurons (ngc-learn's ``AdExCell``,
     Brette & Gerstner 2005):
 
     $$\tau_m \frac{dv}{dt} = -(v - v_{\text{rest}}) + \Delta_T e^{(v - v_T)/\Delta_T}
     - R\,w + R\,j, \qquad \tau_w \frac{dw}{dt} = a (v - v_{\text{rest}}) - w,$$
 
-    with ``v_sharpness`` $\Delta_T$, ``intrinsic_mem_thr`` $v_T$; a spike where
-    $v > $ ``thr`` sets $v \leftarrow v_{\text{reset}}$ and $w \leftarrow w + b$.
+    with ``v_sharpness`` $\Delta_T$ (mV), ``intrinsic_mem_thr`` $v_T$ (mV), times in ms; a
+    spike where $v > $ ``thr`` (after the step) sets $v \leftarrow v_{\text{reset}}$ and
+    $w \leftarrow w + b$.
     """
 
     n_units: int = eqx.field(static=True)
-    tau_m: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    tau_w: float = eqx.field(static=True)
-    v_sharpness: float = eqx.field(static=True)
-    intrinsic_mem_thr: float = eqx.field(static=True)
-    thr: float = eqx.field(static=True)
-    v_rest: float = eqx.field(static=True)
-    v_reset: float = eqx.field(static=True)
-    a: float = eqx.field(static=True)
-    b: float = eqx.field(static=True)
-    v0: float = eqx.field(static=True)
-    w0: float = eqx.field(static=True)
-    integration_type: str = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    tau_w: Float[Array, "..."]
+    v_sharpness: Float[Array, "..."]
+    intrinsic_mem_thr: Float[Array, "..."]
+    thr: Float[Array, "..."]
+    v_rest: Float[Array, "..."]
+    v_reset: Float[Array, "..."]
+    a: Float[Array, "..."]
+    b: Float[Array, "..."]
+    v0: Float[Array, "..."]
+    w0: Float[Array, "..."]
+    integrator: AbstractIntegrator = eqx.field(static=True)
     surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float = 15.0,
-        resist_m: float = 1.0,
-        tau_w: float = 400.0,
-        v_sharpness: float = 2.0,
-        intrinsic_mem_thr: float = -55.0,
-        thr: float = 5.0,
-        v_rest: float = -72.0,
-        v_reset: float = -75.0,
-        a: float = 0.1,
-        b: float = 0.75,
-        v0: float = -70.0,
-        w0: float = 0.0,
-        integration_type: str = "euler",
+        tau_m: ParamLike = 15.0,
+        resist_m: ParamLike = 1.0,
+        tau_w: ParamLike = 400.0,
+        v_sharpness: ParamLike = 2.0,
+        intrinsic_mem_thr: ParamLike = -55.0,
+        thr: ParamLike = 5.0,
+        v_rest: ParamLike = -72.0,
+        v_reset: ParamLike = -75.0,
+        a: ParamLike = 0.1,
+        b: ParamLike = 0.75,
+        v0: ParamLike = -70.0,
+        w0: ParamLike = 0.0,
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
     ):
-        """**Arguments:** ngc-learn's names and defaults (ms, mV); `surrogate_type` for
-        gradients through the spikes."""
-        self.n_units = _check_units(n_units)
-        for name, value in (
-            ("tau_m", tau_m),
-            ("tau_w", tau_w),
-            ("v_sharpness", v_sharpness),
-            ("resist_m", resist_m),
-        ):
-            check_positive(value, name)
-        get_integrator(integration_type)
-        self.tau_m, self.resist_m, self.tau_w = float(tau_m), float(resist_m), float(tau_w)
-        self.v_sharpness, self.intrinsic_mem_thr = float(v_sharpness), float(intrinsic_mem_thr)
-        self.thr, self.v_rest, self.v_reset = float(thr), float(v_rest), float(v_reset)
-        self.a, self.b, self.v0, self.w0 = float(a), float(b), float(v0), float(w0)
-        self.integration_type = integration_type
+        """ngc-learn's names and defaults. Each numeric argument is
+        a scalar or a per-unit array of shape `(n_units,)`, stored as an array leaf (vmap, grad
+        and a new value without recompiling all work).
+
+        **Arguments:**
+
+        - `n_units`: number of neurons (static).
+        - `tau_m`: membrane time constant $\\tau_m$ (ms, > 0).
+        - `resist_m`: membrane resistance $R$ (> 0).
+        - `tau_w`: adaptation time constant $\\tau_w$ (ms, > 0).
+        - `v_sharpness`: slope factor $\\Delta_T$ of the exponential (mV, > 0).
+        - `intrinsic_mem_thr`: the exponential's threshold $v_T$ (mV, real).
+        - `thr`: spike threshold (mV, real).
+        - `v_rest`: resting potential (mV, real).
+        - `v_reset`: potential after a spike (mV, real).
+        - `a`: subthreshold adaptation coupling (real).
+        - `b`: spike-triggered adaptation increment of $w$ (real).
+        - `v0`, `w0`: initial $v$ (mV) and $w$ (real).
+        - `integration_type`: an integrator name of :data:`ngcx.diffeq.INTEGRATORS` or an
+          :class:`ngcx.diffeq.AbstractIntegrator` (static).
+        - `surrogate_type`: surrogate name or object for gradients through the spikes
+          (static).
+        """
+        n = self.n_units = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.tau_w = param(tau_w, "tau_w", "positive", n_units=n)
+        self.v_sharpness = param(v_sharpness, "v_sharpness", "positive", n_units=n)
+        self.intrinsic_mem_thr = param(intrinsic_mem_thr, "intrinsic_mem_thr", n_units=n)
+        self.thr = param(thr, "thr", n_units=n)
+        self.v_rest = param(v_rest, "v_rest", n_units=n)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.a = param(a, "a", n_units=n)
+        self.b = param(b, "b", n_units=n)
+        self.v0 = param(v0, "v0", n_units=n)
+        self.w0 = param(w0, "w0", n_units=n)
+        self.integrator = get_integrator(integration_type)
         self.surrogate = _surrogate(surrogate_type)
 
-    def derivative(self, v, w, j):
+    def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
         """$(dv/dt, dw/dt)$ per ms."""
-        sharp = self.v_sharpness
+        sharp, v_rest, r = _at(self.v_sharpness, v), _at(self.v_rest, v), _at(self.resist_m, v)
         dv = (
-            -(v - self.v_rest)
-            + sharp * jnp.exp((v - self.intrinsic_mem_thr) / sharp)
-            - self.resist_m * w
-            + self.resist_m * j
-        ) * (1.0 / self.tau_m)
-        dw = (self.a * (v - self.v_rest) - w) * (1.0 / self.tau_w)
+            -(v - v_rest)
+            + sharp * jnp.exp((v - _at(self.intrinsic_mem_thr, v)) / sharp)
+            - r * w
+            + r * j
+        ) * _at(1.0 / self.tau_m, v)
+        dw = (_at(self.a, v) * (v - v_rest) - w) * _at(1.0 / self.tau_w, v)
         return dv, dw
 
-    def _spike_threshold(self):
-        return self.thr
+    def _input_current(self, j: Array) -> Array:
+        """`j` itself ($R$ enters :meth:`derivative`)."""
+        return j
 
-    def _after_spike(self, s, v_new, w_new, v, w):
-        return _reset_to(s, v_new, self.v_reset), w_new + s * self.b
+    def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
+        """One step of the integrator on $(v, w)$ jointly."""
+        return _joint_step(self.integrator, self.derivative, v, w, j, dt)
+
+    def _spikes(self, v: Array, v_new: Array) -> Array:
+        """$1[v_{t+\\Delta t} > \\theta]$."""
+        return self.surrogate(v_new, _at(self.thr, v_new))
+
+    def _after_spike(
+        self, s: Array, v_new: Array, w_new: Array, v: Array, w: Array
+    ) -> tuple[Array, Array]:
+        """$v \\leftarrow v_{\\text{reset}}$ and $w \\leftarrow w + b$ where spiking."""
+        return _reset_to(s, v_new, _at(self.v_reset, v_new)), w_new + s * _at(self.b, w_new)
 
 
-class IzhikevichCell(_RecoveryCell):
+class IzhikevichCell(AbstractRecoveryCell):
     r"""Izhikevich neurons (ngc-learn's ``IzhikevichCell``, Izhikevich 2003):
 
     $$\tau_m \frac{dv}{dt} = 0.04 v^2 + 5 v + 140 - w + R\,j, \qquad
     \tau_w \frac{dw}{dt} = b\,v - w,$$
 
-    with ``coupling_factor`` $b$ and ``tau_w`` $= 1/a$. As in ngc-learn (and Izhikevich's
-    own code) a spike is read from the voltage at the *start* of the step
+    (mV, ms) with ``coupling_factor`` $b$ and ``tau_w`` $= 1/a$. As in ngc-learn (and
+    Izhikevich's own code) a spike is read from the voltage at the *start* of the step
     ($v_t > $ ``v_thr``); spiking cells then take $v \leftarrow c$ (``v_reset``) and
     $w \leftarrow w_t + d$ (``w_reset``). Regular spiking: the defaults; fast spiking:
     ``tau_w=10``; chattering: ``v_reset=-50, w_reset=2``; intrinsically bursting:
@@ -220,216 +324,311 @@ class IzhikevichCell(_RecoveryCell):
     """
 
     n_units: int = eqx.field(static=True)
-    tau_m: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    v_thr: float = eqx.field(static=True)
-    v_reset: float = eqx.field(static=True)
-    tau_w: float = eqx.field(static=True)
-    w_reset: float = eqx.field(static=True)
-    coupling_factor: float = eqx.field(static=True)
-    v0: float = eqx.field(static=True)
-    w0: float = eqx.field(static=True)
-    integration_type: str = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    v_thr: Float[Array, "..."]
+    v_reset: Float[Array, "..."]
+    tau_w: Float[Array, "..."]
+    w_reset: Float[Array, "..."]
+    coupling_factor: Float[Array, "..."]
+    v0: Float[Array, "..."]
+    w0: Float[Array, "..."]
+    integrator: AbstractIntegrator = eqx.field(static=True)
     surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float = 1.0,
-        resist_m: float = 1.0,
-        v_thr: float = 30.0,
-        v_reset: float = -65.0,
-        tau_w: float = 50.0,
-        w_reset: float = 8.0,
-        coupling_factor: float = 0.2,
-        v0: float = -65.0,
-        w0: float = -14.0,
-        integration_type: str = "euler",
+        tau_m: ParamLike = 1.0,
+        resist_m: ParamLike = 1.0,
+        v_thr: ParamLike = 30.0,
+        v_reset: ParamLike = -65.0,
+        tau_w: ParamLike = 50.0,
+        w_reset: ParamLike = 8.0,
+        coupling_factor: ParamLike = 0.2,
+        v0: ParamLike = -65.0,
+        w0: ParamLike = -14.0,
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
     ):
-        """**Arguments:** ngc-learn's names and defaults (regular spiking)."""
-        self.n_units = _check_units(n_units)
-        for name, value in (("tau_m", tau_m), ("tau_w", tau_w), ("resist_m", resist_m)):
-            check_positive(value, name)
-        get_integrator(integration_type)
-        self.tau_m, self.resist_m, self.v_thr = float(tau_m), float(resist_m), float(v_thr)
-        self.v_reset, self.tau_w, self.w_reset = float(v_reset), float(tau_w), float(w_reset)
-        self.coupling_factor, self.v0, self.w0 = float(coupling_factor), float(v0), float(w0)
-        self.integration_type = integration_type
+        """ngc-learn's names and defaults (regular spiking). Each numeric argument is
+        a scalar or a per-unit array of shape `(n_units,)`, stored as an array leaf (vmap, grad
+        and a new value without recompiling all work).
+
+        **Arguments:**
+
+        - `n_units`: number of neurons (static).
+        - `tau_m`: membrane time scale $\\tau_m$ (ms, > 0).
+        - `resist_m`: membrane resistance $R$ (> 0).
+        - `v_thr`: spike threshold (mV, real).
+        - `v_reset`: potential after a spike, $c$ (mV, real).
+        - `tau_w`: recovery time constant $1/a$ (ms, > 0).
+        - `w_reset`: recovery increment after a spike, $d$ (real).
+        - `coupling_factor`: recovery sensitivity $b$ to $v$ (real).
+        - `v0`, `w0`: initial $v$ (mV) and $w$ (real).
+        - `integration_type`: an integrator name or object (static).
+        - `surrogate_type`: surrogate name or object (static).
+        """
+        n = self.n_units = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.v_thr = param(v_thr, "v_thr", n_units=n)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.tau_w = param(tau_w, "tau_w", "positive", n_units=n)
+        self.w_reset = param(w_reset, "w_reset", n_units=n)
+        self.coupling_factor = param(coupling_factor, "coupling_factor", n_units=n)
+        self.v0 = param(v0, "v0", n_units=n)
+        self.w0 = param(w0, "w0", n_units=n)
+        self.integrator = get_integrator(integration_type)
         self.surrogate = _surrogate(surrogate_type)
 
-    def derivative(self, v, w, j):
+    def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
         """$(dv/dt, dw/dt)$ per ms."""
-        dv = (0.04 * jnp.square(v) + 5.0 * v + 140.0 - w + j) * (1.0 / self.tau_m)
-        dw = (self.coupling_factor * v - w) * (1.0 / self.tau_w)
+        dv = (0.04 * jnp.square(v) + 5.0 * v + 140.0 - w + j) * _at(1.0 / self.tau_m, v)
+        dw = (_at(self.coupling_factor, v) * v - w) * _at(1.0 / self.tau_w, v)
         return dv, dw
 
-    def _input(self, j):
-        return j * self.resist_m
+    def _input_current(self, j: Array) -> Array:
+        """$R\\,j$."""
+        return j * _at(self.resist_m, j)
 
-    def _spike_threshold(self):
-        return self.v_thr
+    def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
+        """One step of the integrator on $(v, w)$ jointly."""
+        return _joint_step(self.integrator, self.derivative, v, w, j, dt)
 
-    def _spikes(self, state, v_new):
-        return self.surrogate(state.v, self.v_thr)
+    def _spikes(self, v: Array, v_new: Array) -> Array:
+        """$1[v_t > \\theta]$, from the voltage at the start of the step."""
+        return self.surrogate(v, _at(self.v_thr, v))
 
-    def _after_spike(self, s, v_new, w_new, v, w):
-        return _reset_to(s, v_new, self.v_reset), _reset_to(s, w_new, w + self.w_reset)
+    def _after_spike(
+        self, s: Array, v_new: Array, w_new: Array, v: Array, w: Array
+    ) -> tuple[Array, Array]:
+        """$v \\leftarrow c$ and $w \\leftarrow w_t + d$ where spiking."""
+        return (
+            _reset_to(s, v_new, _at(self.v_reset, v_new)),
+            _reset_to(s, w_new, w + _at(self.w_reset, w)),
+        )
 
 
-class FitzhughNagumoCell(_RecoveryCell):
+class FitzhughNagumoCell(AbstractRecoveryCell):
     r"""FitzHugh-Nagumo neurons (ngc-learn's ``FitzhughNagumoCell``):
 
     $$\tau_m \frac{dv}{dt} = v - \frac{v^3}{\gamma} - w + R\,j, \qquad
     \tau_w \frac{dw}{dt} = v + \alpha - \beta w,$$
 
-    a spike wherever $v > $ ``v_thr`` (every step above it counts), and with
-    ``spike_reset`` the cell returns to $(v_0, w_0)$ after a spike. Dimensionless units.
+    a spike wherever $v > $ ``v_thr`` after the step (every step above it counts), and
+    with ``spike_reset`` the cell returns to $(v_0, w_0)$ after a spike. Dimensionless
+    units (times in ms).
     """
 
     n_units: int = eqx.field(static=True)
-    tau_m: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    tau_w: float = eqx.field(static=True)
-    alpha: float = eqx.field(static=True)
-    beta: float = eqx.field(static=True)
-    gamma: float = eqx.field(static=True)
-    v0: float = eqx.field(static=True)
-    w0: float = eqx.field(static=True)
-    v_thr: float = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    tau_w: Float[Array, "..."]
+    alpha: Float[Array, "..."]
+    beta: Float[Array, "..."]
+    gamma: Float[Array, "..."]
+    v0: Float[Array, "..."]
+    w0: Float[Array, "..."]
+    v_thr: Float[Array, "..."]
     spike_reset: bool = eqx.field(static=True)
-    integration_type: str = eqx.field(static=True)
+    integrator: AbstractIntegrator = eqx.field(static=True)
     surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float = 1.0,
-        resist_m: float = 1.0,
-        tau_w: float = 12.5,
-        alpha: float = 0.7,
-        beta: float = 0.8,
-        gamma: float = 3.0,
-        v0: float = 0.0,
-        w0: float = 0.0,
-        v_thr: float = 1.07,
+        tau_m: ParamLike = 1.0,
+        resist_m: ParamLike = 1.0,
+        tau_w: ParamLike = 12.5,
+        alpha: ParamLike = 0.7,
+        beta: ParamLike = 0.8,
+        gamma: ParamLike = 3.0,
+        v0: ParamLike = 0.0,
+        w0: ParamLike = 0.0,
+        v_thr: ParamLike = 1.07,
         spike_reset: bool = False,
-        integration_type: str = "euler",
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
     ):
-        """**Arguments:** ngc-learn's names and defaults."""
-        self.n_units = _check_units(n_units)
-        for name, value in (("tau_m", tau_m), ("tau_w", tau_w), ("gamma", gamma)):
-            check_positive(value, name)
-        get_integrator(integration_type)
-        self.tau_m, self.resist_m, self.tau_w = float(tau_m), float(resist_m), float(tau_w)
-        self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
-        self.v0, self.w0, self.v_thr = float(v0), float(w0), float(v_thr)
+        """ngc-learn's names and defaults. Each numeric argument is
+        a scalar or a per-unit array of shape `(n_units,)`, stored as an array leaf (vmap, grad
+        and a new value without recompiling all work).
+
+        **Arguments:**
+
+        - `n_units`: number of neurons (static).
+        - `tau_m`: time scale of $v$ (ms, > 0).
+        - `resist_m`: input resistance $R$ (> 0).
+        - `tau_w`: time scale of the recovery $w$ (ms, > 0).
+        - `alpha`: recovery offset $\\alpha$ (real).
+        - `beta`: recovery decay $\\beta$ (real).
+        - `gamma`: the cubic term's divisor $\\gamma$ (> 0).
+        - `v0`, `w0`: initial (and, with `spike_reset`, post-spike) $v$ and $w$ (real).
+        - `v_thr`: spike threshold (real).
+        - `spike_reset`: reset spiking units to $(v_0, w_0)$ (a static flag).
+        - `integration_type`: an integrator name or object (static).
+        - `surrogate_type`: surrogate name or object (static).
+        """
+        n = self.n_units = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.tau_w = param(tau_w, "tau_w", "positive", n_units=n)
+        self.alpha = param(alpha, "alpha", n_units=n)
+        self.beta = param(beta, "beta", n_units=n)
+        self.gamma = param(gamma, "gamma", "positive", n_units=n)
+        self.v0 = param(v0, "v0", n_units=n)
+        self.w0 = param(w0, "w0", n_units=n)
+        self.v_thr = param(v_thr, "v_thr", n_units=n)
         self.spike_reset = bool(spike_reset)
-        self.integration_type = integration_type
+        self.integrator = get_integrator(integration_type)
         self.surrogate = _surrogate(surrogate_type)
 
-    def derivative(self, v, w, j):
+    def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
         """$(dv/dt, dw/dt)$ per ms."""
-        dv = (v - v * v * v / self.gamma - w + j) * (1.0 / self.tau_m)
-        dw = (v + self.alpha - self.beta * w) * (1.0 / self.tau_w)
+        dv = (v - v * v * v / _at(self.gamma, v) - w + j) * _at(1.0 / self.tau_m, v)
+        dw = (v + _at(self.alpha, v) - _at(self.beta, w) * w) * _at(1.0 / self.tau_w, v)
         return dv, dw
 
-    def _input(self, j):
-        return j * self.resist_m
+    def _input_current(self, j: Array) -> Array:
+        """$R\\,j$."""
+        return j * _at(self.resist_m, j)
 
-    def _spike_threshold(self):
-        return self.v_thr
+    def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
+        """One step of the integrator on $(v, w)$ jointly."""
+        return _joint_step(self.integrator, self.derivative, v, w, j, dt)
 
-    def _after_spike(self, s, v_new, w_new, v, w):
-        if not self.spike_reset:
+    def _spikes(self, v: Array, v_new: Array) -> Array:
+        """$1[v_{t+\\Delta t} > \\theta]$."""
+        return self.surrogate(v_new, _at(self.v_thr, v_new))
+
+    def _after_spike(
+        self, s: Array, v_new: Array, w_new: Array, v: Array, w: Array
+    ) -> tuple[Array, Array]:
+        """With `spike_reset`, $(v, w) \\leftarrow (v_0, w_0)$ where spiking."""
+        if not self.spike_reset:  # a static flag
             return v_new, w_new
-        return _reset_to(s, v_new, self.v0), _reset_to(s, w_new, self.w0)
+        return (
+            _reset_to(s, v_new, _at(self.v0, v_new)),
+            _reset_to(s, w_new, _at(self.w0, w_new)),
+        )
 
 
-class RAFCell(_RecoveryCell):
+class RAFCell(AbstractRecoveryCell):
     r"""Resonate-and-fire neurons (ngc-learn's ``RAFCell``, Izhikevich 2001): a damped
     oscillator driven by the input,
 
     $$\tau_v \frac{dv}{dt} = \omega w + b\,v, \qquad
     \tau_w \frac{dw}{dt} = b\,w - \omega v + R\,j,$$
 
-    with angular frequency ``omega`` $\omega$ and ``dampen_factor`` $b < 0$; a spike where
-    $v > $ ``thr`` resets $(v, w)$ to (``v_reset``, ``w_reset``) when
-    ``post_spike_reset``. With ``"euler"`` the step is ngc-learn's semi-implicit
-    (symplectic) Euler: $w$ first, then $v$ from the new $w$, which keeps the oscillation
-    from gaining energy; other methods integrate the system jointly.
+    with angular frequency ``omega`` $\omega$ (rad per unit of $\tau$) and
+    ``dampen_factor`` $b$ ($< 0$ damps); a spike where $v > $ ``thr`` after the step resets
+    $(v, w)$ to (``v_reset``, ``w_reset``) when ``post_spike_reset``. With Euler the step
+    is ngc-learn's semi-implicit (symplectic) Euler: $w$ first, then $v$ from the new $w$,
+    which keeps the oscillation from gaining energy; other methods integrate the system
+    jointly. Dimensionless units (times in ms).
     """
 
     n_units: int = eqx.field(static=True)
-    tau_v: float = eqx.field(static=True)
-    tau_w: float = eqx.field(static=True)
-    thr: float = eqx.field(static=True)
-    omega: float = eqx.field(static=True)
-    dampen_factor: float = eqx.field(static=True)
-    v_reset: float = eqx.field(static=True)
-    w_reset: float = eqx.field(static=True)
-    v0: float = eqx.field(static=True)
-    w0: float = eqx.field(static=True)
-    resist_v: float = eqx.field(static=True)
+    tau_v: Float[Array, "..."]
+    tau_w: Float[Array, "..."]
+    thr: Float[Array, "..."]
+    omega: Float[Array, "..."]
+    dampen_factor: Float[Array, "..."]
+    v_reset: Float[Array, "..."]
+    w_reset: Float[Array, "..."]
+    v0: Float[Array, "..."]
+    w0: Float[Array, "..."]
+    resist_v: Float[Array, "..."]
     post_spike_reset: bool = eqx.field(static=True)
-    integration_type: str = eqx.field(static=True)
+    integrator: AbstractIntegrator = eqx.field(static=True)
     surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_v: float = 1.0,
-        tau_w: float = 1.0,
-        thr: float = 1.0,
-        omega: float = 10.0,
-        dampen_factor: float = -1.0,
-        v_reset: float = 0.0,
-        w_reset: float = 0.0,
-        v0: float = 0.0,
-        w0: float = 0.0,
-        resist_v: float = 1.0,
+        tau_v: ParamLike = 1.0,
+        tau_w: ParamLike = 1.0,
+        thr: ParamLike = 1.0,
+        omega: ParamLike = 10.0,
+        dampen_factor: ParamLike = -1.0,
+        v_reset: ParamLike = 0.0,
+        w_reset: ParamLike = 0.0,
+        v0: ParamLike = 0.0,
+        w0: ParamLike = 0.0,
+        resist_v: ParamLike = 1.0,
         post_spike_reset: bool = True,
-        integration_type: str = "euler",
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
     ):
-        """**Arguments:** ngc-learn's names and defaults."""
-        self.n_units = _check_units(n_units)
-        for name, value in (("tau_v", tau_v), ("tau_w", tau_w)):
-            check_positive(value, name)
-        get_integrator(integration_type)
-        self.tau_v, self.tau_w, self.thr = float(tau_v), float(tau_w), float(thr)
-        self.omega, self.dampen_factor = float(omega), float(dampen_factor)
-        self.v_reset, self.w_reset = float(v_reset), float(w_reset)
-        self.v0, self.w0, self.resist_v = float(v0), float(w0), float(resist_v)
+        """ngc-learn's names and defaults. Each numeric argument is
+        a scalar or a per-unit array of shape `(n_units,)`, stored as an array leaf (vmap, grad
+        and a new value without recompiling all work).
+
+        **Arguments:**
+
+        - `n_units`: number of neurons (static).
+        - `tau_v`, `tau_w`: time scales of $v$ and $w$ (ms, > 0).
+        - `thr`: spike threshold (real).
+        - `omega`: angular frequency $\\omega$ (real).
+        - `dampen_factor`: damping $b$ (real; negative damps).
+        - `v_reset`, `w_reset`: $(v, w)$ after a spike (real).
+        - `v0`, `w0`: initial $v$ and $w$ (real).
+        - `resist_v`: input resistance $R$ (> 0).
+        - `post_spike_reset`: reset spiking units (a static flag).
+        - `integration_type`: an integrator name or object (static; Euler is symplectic).
+        - `surrogate_type`: surrogate name or object (static).
+        """
+        n = self.n_units = _check_units(n_units)
+        self.tau_v = param(tau_v, "tau_v", "positive", n_units=n)
+        self.tau_w = param(tau_w, "tau_w", "positive", n_units=n)
+        self.thr = param(thr, "thr", n_units=n)
+        self.omega = param(omega, "omega", n_units=n)
+        self.dampen_factor = param(dampen_factor, "dampen_factor", n_units=n)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.w_reset = param(w_reset, "w_reset", n_units=n)
+        self.v0 = param(v0, "v0", n_units=n)
+        self.w0 = param(w0, "w0", n_units=n)
+        self.resist_v = param(resist_v, "resist_v", "positive", n_units=n)
         self.post_spike_reset = bool(post_spike_reset)
-        self.integration_type = integration_type
+        self.integrator = get_integrator(integration_type)
         self.surrogate = _surrogate(surrogate_type)
 
-    def derivative(self, v, w, j):
+    def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
         """$(dv/dt, dw/dt)$ per ms."""
-        b, omega = self.dampen_factor, self.omega
-        dv = (omega * w + b * v) * (1.0 / self.tau_v)
-        dw = (b * w - omega * v + j) * (1.0 / self.tau_w)
+        b, omega = _at(self.dampen_factor, v), _at(self.omega, v)
+        dv = (omega * w + b * v) * _at(1.0 / self.tau_v, v)
+        dw = (b * w - omega * v + j) * _at(1.0 / self.tau_w, v)
         return dv, dw
 
-    def _input(self, j):
-        return j * self.resist_v
+    def _input_current(self, j: Array) -> Array:
+        """$R\\,j$."""
+        return j * _at(self.resist_v, j)
 
-    def _integrate(self, v, w, j, dt):
-        if self.integration_type not in ("euler", "rk1"):
-            return super()._integrate(v, w, j, dt)
+    def _integrate(self, v: Array, w: Array, j: Array, dt: Any) -> tuple[Array, Array]:
+        """Symplectic Euler for :class:`ngcx.diffeq.Euler` (ngc-learn's update), the
+        integrator on $(v, w)$ jointly otherwise."""
+        if not isinstance(self.integrator, Euler):  # a static choice
+            return _joint_step(self.integrator, self.derivative, v, w, j, dt)
         w_new = w + dt * self.derivative(v, w, j)[1]
         v_new = v + dt * self.derivative(v, w_new, j)[0]
         return v_new, w_new
 
-    def _spike_threshold(self):
-        return self.thr
+    def _spikes(self, v: Array, v_new: Array) -> Array:
+        """$1[v_{t+\\Delta t} > \\theta]$."""
+        return self.surrogate(v_new, _at(self.thr, v_new))
 
-    def _after_spike(self, s, v_new, w_new, v, w):
-        if not self.post_spike_reset:
+    def _after_spike(
+        self, s: Array, v_new: Array, w_new: Array, v: Array, w: Array
+    ) -> tuple[Array, Array]:
+        """With `post_spike_reset`, $(v, w) \\leftarrow$ (``v_reset``, ``w_reset``)
+        where spiking."""
+        if not self.post_spike_reset:  # a static flag
             return v_new, w_new
-        return _reset_to(s, v_new, self.v_reset), _reset_to(s, w_new, self.w_reset)
+        return (
+            _reset_to(s, v_new, _at(self.v_reset, v_new)),
+            _reset_to(s, w_new, _at(self.w_reset, w_new)),
+        )
 
 
 class HHState(eqx.Module):
@@ -477,86 +676,123 @@ def _steady_gates(v: Array) -> tuple[Array, Array, Array]:
     return am / (am + bm), an / (an + bn), ah / (ah + bh)
 
 
-class HodgkinHuxleyCell(eqx.Module):
+class HodgkinHuxleyCell(AbstractSpikingCell):
     r"""Hodgkin-Huxley neurons (ngc-learn's ``HodgkinHuxleyCell``):
 
     $$\tau_v \frac{dv}{dt} = R\,j - g_{Na} m^3 h (v - v_{Na}) - g_K n^4 (v - v_K)
     - g_L (v - v_L),\qquad \frac{dx}{dt} = \alpha_x(v)(1 - x) - \beta_x(v) x$$
 
-    for the gates $x \in \{m, n, h\}$ with the rates of :func:`hh_rates`. A spike is
-    $v > $ ``thr``; with ``spike_reset`` spiking cells go to ``v_reset`` and the gates to
-    their steady state there. Gates start at their steady state at $v = 0$. ngc-learn's
-    default conductances ($g_K = 5$, $v_K = -35$) are kept for compatibility; they have no
-    resting state at $v = 0$ (the cell oscillates without input). The classic squid-axon
-    values are ``g_Na=120, g_K=36, v_K=-12``. The rates'
+    for the gates $x \in \{m, n, h\}$ with the rates of :func:`hh_rates` ($v$ in mV
+    relative to rest, times in ms, conductances in mS per unit of capacitance, which
+    ``tau_v`` carries). A spike is $v > $ ``thr``; with ``spike_reset`` spiking cells go to
+    ``v_reset`` and the gates to their steady state there. Gates start at their steady
+    state at $v = 0$. ngc-learn's default conductances ($g_K = 5$, $v_K = -35$) are kept
+    for compatibility; they have no resting state at $v = 0$ (the cell oscillates without
+    input). The classic squid-axon values are ``g_Na=120, g_K=36, v_K=-12``. The rates'
     removable singularities (at $v = 10$ and $v = 25$ mV, where ngc-learn returns NaN) are
     evaluated by their limits. Euler is ngc-learn's update; other methods integrate all
     four variables jointly.
     """
 
     n_units: int = eqx.field(static=True)
-    tau_v: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    v_Na: float = eqx.field(static=True)
-    v_K: float = eqx.field(static=True)
-    v_L: float = eqx.field(static=True)
-    g_Na: float = eqx.field(static=True)
-    g_K: float = eqx.field(static=True)
-    g_L: float = eqx.field(static=True)
-    thr: float = eqx.field(static=True)
+    tau_v: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    v_Na: Float[Array, "..."]
+    v_K: Float[Array, "..."]
+    v_L: Float[Array, "..."]
+    g_Na: Float[Array, "..."]
+    g_K: Float[Array, "..."]
+    g_L: Float[Array, "..."]
+    thr: Float[Array, "..."]
     spike_reset: bool = eqx.field(static=True)
-    v_reset: float = eqx.field(static=True)
-    integration_type: str = eqx.field(static=True)
+    v_reset: Float[Array, "..."]
+    integrator: AbstractIntegrator = eqx.field(static=True)
     surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_v: float,
-        resist_m: float = 1.0,
-        v_Na: float = 115.0,
-        v_K: float = -35.0,
-        v_L: float = 10.6,
-        g_Na: float = 100.0,
-        g_K: float = 5.0,
-        g_L: float = 0.3,
-        thr: float = 4.0,
+        tau_v: ParamLike,
+        resist_m: ParamLike = 1.0,
+        v_Na: ParamLike = 115.0,
+        v_K: ParamLike = -35.0,
+        v_L: ParamLike = 10.6,
+        g_Na: ParamLike = 100.0,
+        g_K: ParamLike = 5.0,
+        g_L: ParamLike = 0.3,
+        thr: ParamLike = 4.0,
         spike_reset: bool = False,
-        v_reset: float = 0.0,
-        integration_type: str = "euler",
+        v_reset: ParamLike = 0.0,
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
     ):
-        """**Arguments:** ngc-learn's names and defaults (mV, mS, ms)."""
-        self.n_units = _check_units(n_units)
-        check_positive(tau_v, "tau_v")
-        get_integrator(integration_type)
-        self.tau_v, self.resist_m = float(tau_v), float(resist_m)
-        self.v_Na, self.v_K, self.v_L = float(v_Na), float(v_K), float(v_L)
-        self.g_Na, self.g_K, self.g_L = float(g_Na), float(g_K), float(g_L)
-        self.thr, self.spike_reset, self.v_reset = float(thr), bool(spike_reset), float(v_reset)
-        self.integration_type = integration_type
+        """ngc-learn's names and defaults (mV, mS, ms). Each numeric argument is
+        a scalar or a per-unit array of shape `(n_units,)`, stored as an array leaf (vmap, grad
+        and a new value without recompiling all work).
+
+        **Arguments:**
+
+        - `n_units`: number of neurons (static).
+        - `tau_v`: membrane time constant, the capacitance (ms, > 0).
+        - `resist_m`: input resistance $R$ (> 0).
+        - `v_Na`, `v_K`, `v_L`: reversal potentials of the sodium, potassium and leak
+          currents (mV relative to rest, real).
+        - `g_Na`, `g_K`, `g_L`: maximal conductances (>= 0).
+        - `thr`: spike threshold (mV, real).
+        - `spike_reset`: reset spiking units (a static flag).
+        - `v_reset`: potential after a spike with `spike_reset` (mV, real).
+        - `integration_type`: an integrator name or object (static).
+        - `surrogate_type`: surrogate name or object (static).
+        """
+        n = self.n_units = _check_units(n_units)
+        self.tau_v = param(tau_v, "tau_v", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.v_Na = param(v_Na, "v_Na", n_units=n)
+        self.v_K = param(v_K, "v_K", n_units=n)
+        self.v_L = param(v_L, "v_L", n_units=n)
+        self.g_Na = param(g_Na, "g_Na", "nonnegative", n_units=n)
+        self.g_K = param(g_K, "g_K", "nonnegative", n_units=n)
+        self.g_L = param(g_L, "g_L", "nonnegative", n_units=n)
+        self.thr = param(thr, "thr", n_units=n)
+        self.spike_reset = bool(spike_reset)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.integrator = get_integrator(integration_type)
         self.surrogate = _surrogate(surrogate_type)
+
+    @property
+    def integration_type(self) -> str:
+        """The integrator's name (ngc-learn's ``integration_type``)."""
+        return _integrator_name(self.integrator)
 
     def init_state(
         self, batch_shape: tuple[int, ...] = (), dtype: Any = jnp.float32, t: float = 0.0
     ) -> HHState:
-        """Rest: ``v = 0`` and the gates at their steady state there."""
+        """Rest: ``v = 0`` and the gates at their steady state there.
+
+        **Arguments:**
+
+        - `batch_shape`: leading axes of every field but ``t``.
+        - `dtype`: the floating dtype of the state.
+        - `t`: the clock (ms).
+        """
         zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
         m, n, h = _steady_gates(zeros)
         return HHState(v=zeros, m=m, n=n, h=h, s=zeros, tols=zeros, t=jnp.asarray(t, dtype))
 
-    def derivative(self, x: tuple[Array, Array, Array, Array], j: Array):
-        """Time derivatives (per ms) of ``(v, m, n, h)``."""
+    def derivative(
+        self, x: tuple[Array, Array, Array, Array], j: Array
+    ) -> tuple[Array, Array, Array, Array]:
+        """Time derivatives (per ms) of ``(v, m, n, h)`` for the current `j` ($R$ applied)."""
         v, m, n, h = x
         current = (
             j
-            - self.g_Na * m * m * m * h * (v - self.v_Na)
-            - self.g_K * jnp.square(jnp.square(n)) * (v - self.v_K)
-            - self.g_L * (v - self.v_L)
+            - _at(self.g_Na, v) * m * m * m * h * (v - _at(self.v_Na, v))
+            - _at(self.g_K, v) * jnp.square(jnp.square(n)) * (v - _at(self.v_K, v))
+            - _at(self.g_L, v) * (v - _at(self.v_L, v))
         )
         an, bn, am, bm, ah, bh = hh_rates(v)
         return (
-            current * (1.0 / self.tau_v),
+            current * _at(1.0 / self.tau_v, v),
             am * (1.0 - m) - bm * m,
             an * (1.0 - n) - bn * n,
             ah * (1.0 - h) - bh * h,
@@ -569,17 +805,19 @@ class HodgkinHuxleyCell(eqx.Module):
         *,
         dt: float = 1.0,
     ) -> HHState:
-        """Advance one step of ``dt`` ms; returns the new :class:`HHState`."""
-        j = _current(j, state.v) * self.resist_m
-        step = get_integrator(self.integration_type)
+        """Advance one step of ``dt`` ms with input current `j` (``None``: zero).
+
+        **Returns:** the new :class:`HHState`.
+        """
+        j = _current(j, state.v)
+        j = j * _at(self.resist_m, j)
         x = (state.v, state.m, state.n, state.h)
-        _, (v, m, n, h) = step(0.0, x, lambda t, u, p: self.derivative(u, p), dt, j)
-        s = self.surrogate(v, self.thr)
-        if self.spike_reset:
-            m0, n0, h0 = _steady_gates(jnp.full_like(v, self.v_reset))
-            v, m, n, h = (
-                _reset_to(s, a, b) for a, b in ((v, self.v_reset), (m, m0), (n, n0), (h, h0))
-            )
+        _, (v, m, n, h) = self.integrator(0.0, x, lambda t, u, p: self.derivative(u, p), dt, j)
+        s = self.surrogate(v, _at(self.thr, v))
+        if self.spike_reset:  # a static flag
+            v_reset = jnp.zeros_like(v) + _at(self.v_reset, v)
+            m0, n0, h0 = _steady_gates(v_reset)
+            v, m, n, h = (_reset_to(s, a, b) for a, b in ((v, v_reset), (m, m0), (n, n0), (h, h0)))
         return HHState(
             v=v,
             m=m,

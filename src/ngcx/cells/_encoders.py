@@ -7,16 +7,17 @@ Stochastic encoders take an explicit PRNG ``key`` per step (split it per step, o
 from __future__ import annotations
 
 import abc
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._checks import check_nonnegative, check_positive
-from .._custom_types import Key
+from .._custom_types import Key, Scalar
+from .._params import bcast, param
 from .._shapes import left_pad_rank
+from ._base import AbstractEncoder
 from ._common import check_units as _check_units, update_tols as _update_tols
 
 
@@ -29,6 +30,9 @@ __all__ = [
     "TTFSState",
     "TTFSCell",
 ]
+
+#: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
+ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
 
 
 class EncoderState(eqx.Module):
@@ -49,11 +53,20 @@ def _intensity(x: ArrayLike, n_units: int, name: str = "x") -> Array:
     return x
 
 
-class _StochasticEncoder(eqx.Module):
+def _leaf(p: Array, like: Array) -> Array:
+    """A scalar or per-unit parameter in `like`'s dtype, ready to broadcast against it."""
+    return bcast(p.astype(like.dtype), like.ndim)
+
+
+class _AbstractStochasticEncoder(AbstractEncoder):
+    """An encoder that spikes at random each step with a probability given by the
+    intensities (:meth:`probability`, implemented by the final classes); stepping,
+    ``init_state`` and whole-train :meth:`encode` are shared."""
+
     n_units: eqx.AbstractVar[int]
 
     def init_state(
-        self, batch_shape: tuple[int, ...] = (), dtype: Any = jnp.float32, t: float = 0.0
+        self, batch_shape: tuple[int, ...] = (), dtype: Any = jnp.float32, t: Scalar = 0.0
     ) -> EncoderState:
         """No spikes yet; clock at `t` ms."""
         zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
@@ -69,7 +82,7 @@ class _StochasticEncoder(eqx.Module):
         x: Float[ArrayLike, "*batch n"],
         *,
         key: Key,
-        dt: float = 1.0,
+        dt: Scalar = 1.0,
     ) -> EncoderState:
         """One step: spike with probability :meth:`probability` per cell.
 
@@ -88,7 +101,7 @@ class _StochasticEncoder(eqx.Module):
         return EncoderState(s=s, tols=_update_tols(state.tols, s, state.t), t=state.t + dt)
 
     def encode(
-        self, x: Float[ArrayLike, "*batch n"], n_steps: int, *, key: Key, dt: float = 1.0
+        self, x: Float[ArrayLike, "*batch n"], n_steps: int, *, key: Key, dt: Scalar = 1.0
     ) -> Float[Array, "n_steps *batch n"]:
         """A whole spike train of `n_steps` steps at once (one random draw): the same
         distribution as stepping the cell, shape ``(n_steps, *x.shape)``."""
@@ -98,27 +111,35 @@ class _StochasticEncoder(eqx.Module):
         return (u < p[None]).astype(p.dtype)
 
 
-class PoissonCell(_StochasticEncoder):
+class PoissonCell(_AbstractStochasticEncoder):
     r"""Poisson spike trains (ngc-learn's ``PoissonCell``): in a step of ``dt`` ms a cell
     spikes with probability $p = x\, f\, \Delta t / 1000$ for intensity $x \in [0, 1]$ and
     ``target_freq`` $f$ (Hz), i.e. at $x f$ Hz (a Bernoulli approximation of a Poisson
-    process, exact as $\Delta t \to 0$; $p$ saturates at 1)."""
+    process, exact as $\Delta t \to 0$; $p$ saturates at 1).
+
+    $f$ is an array leaf (a scalar or one rate per unit): the spikes themselves have no
+    gradient, but :meth:`probability` is differentiable in $f$, and ``jax.vmap`` over a
+    sweep of rates works."""
 
     n_units: int = eqx.field(static=True)
-    target_freq: float = eqx.field(static=True)
+    target_freq: Float[Array, "..."]
 
-    def __init__(self, n_units: int, target_freq: float = 63.75):
-        """**Arguments:** `n_units`; `target_freq` the rate (Hz) of an intensity of 1."""
+    def __init__(self, n_units: int, target_freq: ParamLike = 63.75):
+        """**Arguments:**
+
+        - `n_units`: number of cells (static).
+        - `target_freq`: the rate (Hz) of an intensity of 1, ``>= 0``; a scalar or a
+          per-unit array of shape ``(n_units,)``, an array leaf.
+        """
         self.n_units = _check_units(n_units)
-        check_nonnegative(target_freq, "target_freq")
-        self.target_freq = float(target_freq)
+        self.target_freq = param(target_freq, "target_freq", "nonnegative", n_units=n_units)
 
-    def probability(self, x, dt):
+    def probability(self, x: Array, dt: Any) -> Array:
         """Per-step spike probability $x f \\Delta t/1000$."""
-        return x * (self.target_freq * dt / 1000.0)
+        return x * _leaf(self.target_freq * dt / 1000.0, x)
 
 
-class BernoulliCell(_StochasticEncoder):
+class BernoulliCell(_AbstractStochasticEncoder):
     """Bernoulli spike trains (ngc-learn's ``BernoulliCell``): each step a cell spikes with
     probability equal to its intensity $x \\in [0, 1]$."""
 
@@ -128,7 +149,7 @@ class BernoulliCell(_StochasticEncoder):
         """**Arguments:** `n_units`."""
         self.n_units = _check_units(n_units)
 
-    def probability(self, x, dt):
+    def probability(self, x: Array, dt: Any) -> Array:
         """The intensity itself."""
         return x
 
@@ -146,7 +167,7 @@ class LatencyState(eqx.Module):
     t: Float[Array, ""]
 
 
-class LatencyCell(eqx.Module):
+class LatencyCell(AbstractEncoder):
     r"""Latency (time-to-first-spike) coding (ngc-learn's ``LatencyCell``): each cell
     spikes once, earlier for a stronger input. Spike times (ms) are
 
@@ -158,59 +179,80 @@ class LatencyCell(eqx.Module):
     ``num_steps`` steps (linear: $\tau = T - 1 - t_0$; nonlinear: divide by the largest
     time of the batch). ``clip_spikes`` silences inputs below $\theta$. A cell spikes at
     the first step whose clock reaches its rounded spike time.
+
+    $\tau$, $\theta$, $t_0$, $T$ (``num_steps``) and $\epsilon$ are array leaves (scalars
+    or one value per unit): the spike times (:meth:`spike_times`) are differentiable in
+    them and ``jax.vmap`` over a sweep of them works. The flags are static.
     """
 
     n_units: int = eqx.field(static=True)
-    tau: float = eqx.field(static=True)
-    threshold: float = eqx.field(static=True)
-    first_spike_time: float = eqx.field(static=True)
+    tau: Float[Array, "..."]
+    threshold: Float[Array, "..."]
+    first_spike_time: Float[Array, "..."]
     linearize: bool = eqx.field(static=True)
     normalize: bool = eqx.field(static=True)
     clip_spikes: bool = eqx.field(static=True)
-    num_steps: float = eqx.field(static=True)
-    eps: float = eqx.field(static=True)
+    num_steps: Float[Array, "..."]
+    eps: Float[Array, "..."]
 
     def __init__(
         self,
         n_units: int,
-        tau: float = 1.0,
-        threshold: float = 0.01,
-        first_spike_time: float = 0.0,
+        tau: ParamLike = 1.0,
+        threshold: ParamLike = 0.01,
+        first_spike_time: ParamLike = 0.0,
         linearize: bool = False,
         normalize: bool = False,
         clip_spikes: bool = False,
-        num_steps: int | float = 1.0,
-        eps: float = 1e-7,
+        num_steps: ParamLike = 1.0,
+        eps: ParamLike = 1e-7,
     ):
-        """**Arguments:** ngc-learn's names and defaults (`tau`, `first_spike_time` in ms;
-        `threshold` an intensity; `num_steps` the window for `normalize`)."""
+        """**Arguments** (ngc-learn's names and defaults). The numbers `tau`, `threshold`,
+        `first_spike_time`, `num_steps` and `eps` may each be a scalar or a per-unit array
+        of shape ``(n_units,)``, and are array leaves.
+
+        - `n_units`: number of cells (static).
+        - `tau`: time constant (ms), ``> 0``.
+        - `threshold`: the intensity threshold $\\theta$, ``>= 0``.
+        - `first_spike_time`: the earliest spike time $t_0$ (ms), real.
+        - `linearize`, `normalize`, `clip_spikes`: flags (static).
+        - `num_steps`: the window $T$ (steps), ``> 0``, that `normalize` stretches the
+          times to (used only with `normalize`; it sets no shape).
+        - `eps`: ``> 0``, floors the intensity at $\\theta + \\epsilon$.
+        """
         self.n_units = _check_units(n_units)
-        check_positive(tau, "tau")
-        check_nonnegative(threshold, "threshold")
-        check_positive(eps, "eps")
-        self.tau, self.threshold = float(tau), float(threshold)
-        self.first_spike_time = float(first_spike_time)
+        self.tau = param(tau, "tau", "positive", n_units=n_units)
+        self.threshold = param(threshold, "threshold", "nonnegative", n_units=n_units)
+        self.first_spike_time = param(first_spike_time, "first_spike_time", n_units=n_units)
+        self.eps = param(eps, "eps", "positive", n_units=n_units)
+        self.num_steps = param(num_steps, "num_steps", "positive", n_units=n_units)
         self.linearize, self.normalize = bool(linearize), bool(normalize)
-        self.clip_spikes, self.num_steps, self.eps = bool(clip_spikes), float(num_steps), float(eps)
+        self.clip_spikes = bool(clip_spikes)
 
     def spike_times(self, x: Float[ArrayLike, "*batch n"]) -> Float[Array, "*batch n"]:
         """Target spike times (ms) of intensities `x`."""
         x = _intensity(x, self.n_units)
-        t0, thr = self.first_spike_time, self.threshold
+        t0, thr = _leaf(self.first_spike_time, x), _leaf(self.threshold, x)
         if self.linearize:
-            tau = self.num_steps - 1.0 - t0 if self.normalize else self.tau
+            tau = _leaf(self.num_steps, x) - 1.0 - t0 if self.normalize else _leaf(self.tau, x)
             return jnp.minimum(-tau * (x - 1.0), -tau * (thr - 1.0)) + t0
-        xc = jnp.maximum(x, thr + self.eps)
-        times = jnp.log(xc / (xc - thr)) * self.tau
+        xc = jnp.maximum(x, thr + _leaf(self.eps, x))
+        times = jnp.log(xc / (xc - thr)) * _leaf(self.tau, x)
         if self.normalize:
-            times = times * ((self.num_steps - t0 - 1.0) / jnp.max(times))
+            times = times * ((_leaf(self.num_steps, x) - t0 - 1.0) / jnp.max(times))
         return times + t0
 
-    def init_state(self, x: Float[ArrayLike, "*batch n"], t: float = 0.0) -> LatencyState:
+    def init_state(  # type: ignore[override]  # takes the intensities, not a batch shape
+        self, x: Float[ArrayLike, "*batch n"], t: Scalar = 0.0
+    ) -> LatencyState:
         """Start encoding `x` (ngc-learn's ``calc_spike_times``): compute the spike times."""
         times = self.spike_times(x)
         zeros = jnp.zeros_like(times)
-        clip = (jnp.asarray(x) < self.threshold).astype(times.dtype) if self.clip_spikes else zeros
+        if self.clip_spikes:
+            xa = jnp.asarray(x)
+            clip = (xa < _leaf(self.threshold, xa)).astype(times.dtype)
+        else:
+            clip = zeros
         return LatencyState(
             spike_times=times,
             mask=zeros,
@@ -220,7 +262,7 @@ class LatencyCell(eqx.Module):
             t=jnp.asarray(t, times.dtype),
         )
 
-    def __call__(self, state: LatencyState, *, dt: float = 1.0) -> LatencyState:
+    def __call__(self, state: LatencyState, *, dt: Scalar = 1.0) -> LatencyState:
         """One step: cells whose rounded spike time has been reached and that have not
         spiked yet emit their spike."""
         due = (jnp.round(state.spike_times) <= state.t).astype(state.s.dtype)
@@ -250,7 +292,7 @@ class TTFSState(eqx.Module):
     t: Float[Array, ""]
 
 
-class TTFSCell(eqx.Module):
+class TTFSCell(AbstractEncoder):
     r"""Time-to-first-spike coding over a window of ``num_steps`` steps (ngc-learn's
     ``TTFSCell``): each cell fires once, at step
 
@@ -261,21 +303,33 @@ class TTFSCell(eqx.Module):
 
     with $x$ clipped to $[10^{-7}, 1]$. ``tau_ref`` (steps) is the refractory count after a
     spike (moot for one spike per cell, kept for ngc-learn compatibility).
+
+    ``tau_ref`` is an integer array leaf (a scalar or one count per unit; ``jax.vmap`` over
+    it works, it has no gradient). ``num_steps`` (the window, a count of steps) and
+    ``latency_mode`` are static.
     """
 
     n_units: int = eqx.field(static=True)
     num_steps: int = eqx.field(static=True)
-    tau_ref: int = eqx.field(static=True)
+    tau_ref: Int[Array, "..."]
     latency_mode: Literal["exponential", "logarithmic"] = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
         num_steps: int = 100,
-        tau_ref: int = 5,
+        tau_ref: int | Int[ArrayLike, "..."] | Float[ArrayLike, "..."] = 5,
         latency_mode: str = "exponential",
     ):
-        """**Arguments:** ngc-learn's names and defaults."""
+        """**Arguments** (ngc-learn's names and defaults):
+
+        - `n_units`: number of cells (static).
+        - `num_steps`: the window in steps, a positive int (static).
+        - `tau_ref`: the refractory count (steps) after a spike, ``>= 0``; a scalar or a
+          per-unit array of shape ``(n_units,)``, truncated to an integer like ``int()``.
+          An integer array leaf.
+        - `latency_mode`: ``"exponential"`` or ``"logarithmic"`` (static).
+        """
         self.n_units = _check_units(n_units)
         if not isinstance(num_steps, int) or num_steps <= 0:
             raise ValueError(f"`num_steps` must be a positive int, got {num_steps!r}.")
@@ -283,8 +337,9 @@ class TTFSCell(eqx.Module):
             raise ValueError(
                 f"`latency_mode` must be 'exponential' or 'logarithmic', got {latency_mode!r}."
             )
-        check_nonnegative(tau_ref, "tau_ref")
-        self.num_steps, self.tau_ref = num_steps, int(tau_ref)
+        ref = param(tau_ref, "tau_ref", "nonnegative", n_units=n_units)
+        self.num_steps = num_steps
+        self.tau_ref = ref.astype(jnp.int32)
         self.latency_mode = latency_mode  # type: ignore[assignment]
 
     def target_steps(self, x: Float[ArrayLike, "*batch n"]) -> Int[Array, "*batch n"]:
@@ -299,7 +354,9 @@ class TTFSCell(eqx.Module):
             times = jnp.clip(raw / jnp.maximum(-jnp.log(0.01), jnp.max(raw)) * last, 0, last)
         return jnp.round(times).astype(jnp.int32)
 
-    def init_state(self, x: Float[ArrayLike, "*batch n"], t: float = 0.0) -> TTFSState:
+    def init_state(  # type: ignore[override]  # takes the intensities, not a batch shape
+        self, x: Float[ArrayLike, "*batch n"], t: Scalar = 0.0
+    ) -> TTFSState:
         """Start encoding `x`."""
         targets = self.target_steps(x)
         zeros = jnp.zeros(targets.shape, jnp.float32)
@@ -313,7 +370,7 @@ class TTFSCell(eqx.Module):
             t=jnp.asarray(t, jnp.float32),
         )
 
-    def __call__(self, state: TTFSState, *, dt: float = 1.0) -> TTFSState:
+    def __call__(self, state: TTFSState, *, dt: Scalar = 1.0) -> TTFSState:
         """One step: cells whose target step is now (and not refractory, not yet fired)
         spike."""
         refractory = jnp.maximum(state.refractory - 1, 0)
@@ -322,7 +379,7 @@ class TTFSCell(eqx.Module):
         return TTFSState(
             target_steps=state.target_steps,
             has_fired=state.has_fired | fire,
-            refractory=jnp.where(fire, self.tau_ref, refractory),
+            refractory=jnp.where(fire, bcast(self.tau_ref, refractory.ndim), refractory),
             s=s,
             tols=_update_tols(state.tols, s, state.t),
             step=state.step + 1,

@@ -13,18 +13,25 @@ step in the same way). ``L`` is unmasked and unmodulated, as in ngc-learn.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_positive, float_array
+from .._checks import float_array
+from .._params import is_concrete, param
 from .._shapes import left_pad_rank
+from ._base import AbstractErrorCell
+from ._common import check_units as _check_units
 
 
 __all__ = ["ErrorOutput", "GaussianErrorCell", "LaplacianErrorCell", "BernoulliErrorCell"]
+
+#: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
+ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
 
 
 class ErrorOutput(eqx.Module):
@@ -52,6 +59,12 @@ def _prepare(mu: ArrayLike, target: ArrayLike) -> tuple[Array, Array]:
     return mu_a, target_a
 
 
+def _dispersion(value: ParamLike, name: str, n_units: int) -> Array:
+    """A positive scalar or per-unit dispersion leaf; shape ``(1,)`` counts as a scalar."""
+    arr = param(value, name, "positive", n_units=n_units)
+    return arr.reshape(()) if arr.shape == (1,) and n_units != 1 else arr
+
+
 def _gate(d: Array, modulator: ArrayLike | None, mask: ArrayLike | None) -> Array:
     for name, factor in (("modulator", modulator), ("mask", mask)):
         if factor is not None:
@@ -65,7 +78,7 @@ def _gate(d: Array, modulator: ArrayLike | None, mask: ArrayLike | None) -> Arra
     return d
 
 
-class GaussianErrorCell(eqx.Module):
+class GaussianErrorCell(AbstractErrorCell):
     r"""Gaussian error cell: $\mathcal N(\text{target};\ \mu, \Sigma)$.
 
     With $e = \text{target} - \mu$ per sample (last axis: the units),
@@ -79,7 +92,9 @@ class GaussianErrorCell(eqx.Module):
     \tfrac{B}{2}\Sigma^{-1}$ (``dSigma``, with $B$ the number of samples), all checked
     against ``jax.grad`` of $L$.
 
-    Three covariance forms:
+    Three covariance forms (the form is static, chosen by the shapes; the values are array
+    leaves, so ``jax.grad`` of $L$ with respect to ``sigma`` or ``scale_tril`` and
+    ``jax.vmap`` over a sweep of them work):
 
     - ``sigma`` a scalar (the default, ``1``): $\Sigma = \sigma^2 I$; ``dSigma`` is
       $\partial L/\partial(\sigma^2)$, a scalar. Works on any shape (e.g. conv maps).
@@ -95,29 +110,29 @@ class GaussianErrorCell(eqx.Module):
     """
 
     n_units: int = eqx.field(static=True)
-    sigma: Float[Array, "*s"] | None
+    sigma: Float[Array, "..."] | None
     scale_tril: Float[Array, "n n"] | None
     include_constant: bool = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        sigma: float | Float[ArrayLike, "*s"] = 1.0,
+        sigma: ParamLike = 1.0,
         *,
         scale_tril: Float[ArrayLike, "n n"] | None = None,
         include_constant: bool = False,
     ):
         """**Arguments:**
 
-        - `n_units`: number of units (size of the last axis of `mu` and `target`).
-        - `sigma`: scalar or per-unit ``(n_units,)`` standard deviation (ignored when
-          `scale_tril` is given).
-        - `scale_tril`: lower-triangular Cholesky factor of a full covariance.
-        - `include_constant`: include $-\\tfrac n2 \\log 2\\pi$ per sample in `L`.
+        - `n_units`: number of units (size of the last axis of `mu` and `target`; static).
+        - `sigma`: standard deviation, ``> 0``: a scalar or a per-unit array of shape
+          ``(n_units,)`` (ignored when `scale_tril` is given). An array leaf.
+        - `scale_tril`: lower-triangular Cholesky factor of a full covariance, shape
+          ``(n_units, n_units)`` with a non-zero finite diagonal (checked when concrete; the
+          strict upper triangle is ignored). An array leaf.
+        - `include_constant`: include $-\\tfrac n2 \\log 2\\pi$ per sample in `L` (static).
         """
-        if not isinstance(n_units, int) or n_units <= 0:
-            raise ValueError(f"`n_units` must be a positive int, got {n_units!r}.")
-        self.n_units = n_units
+        self.n_units = _check_units(n_units)
         self.include_constant = bool(include_constant)
         if scale_tril is not None:
             tril = float_array(scale_tril, "scale_tril")
@@ -125,16 +140,18 @@ class GaussianErrorCell(eqx.Module):
                 raise ValueError(
                     f"`scale_tril` must have shape ({n_units}, {n_units}), got {tril.shape}."
                 )
+            if is_concrete(scale_tril):  # the argument: under jit, jnp arrays are staged
+                values = np.asarray(scale_tril)
+                diag = np.diagonal(values)
+                if not (np.all(np.isfinite(values)) and np.all(diag != 0)):
+                    raise ValueError(
+                        "`scale_tril` must be finite with a non-zero diagonal, got diagonal "
+                        f"{diag.tolist()[:8]}."
+                    )
             self.scale_tril = jnp.tril(tril)
             self.sigma = None
         else:
-            sig = float_array(jnp.asarray(sigma, dtype=jnp.result_type(float)), "sigma")
-            if sig.shape not in ((), (n_units,)):
-                raise ValueError(
-                    f"`sigma` must be a scalar or have shape ({n_units},), got {sig.shape}."
-                )
-            check_positive(jnp.min(sig), "sigma")
-            self.sigma = sig
+            self.sigma = _dispersion(sigma, "sigma", n_units)
             self.scale_tril = None
 
     @property
@@ -212,27 +229,27 @@ class GaussianErrorCell(eqx.Module):
         return ErrorOutput(L=L, dmu=dmu, dtarget=-dmu, dSigma=dSigma)
 
 
-class LaplacianErrorCell(eqx.Module):
+class LaplacianErrorCell(AbstractErrorCell):
     r"""Laplacian error cell: $\text{target} \sim \mathrm{Laplace}(\mu, b)$.
 
     With $e = \text{target} - \mu$: $L = -\sum (\lvert e\rvert / b + \log 2b)$,
     ``dmu`` $= \mathrm{sign}(e)/b$, ``dtarget`` $= -$``dmu``, ``dSigma``
     $= \partial L/\partial b = \sum(\lvert e\rvert/b^2 - 1/b)$ (per unit when ``scale`` has
-    shape ``(n_units,)``). ``sign(0) = 0``.
+    shape ``(n_units,)``). ``sign(0) = 0``. The scale $b$ is an array leaf.
     """
 
     n_units: int = eqx.field(static=True)
-    scale: Float[Array, "*s"]
+    scale: Float[Array, "..."]
 
-    def __init__(self, n_units: int, scale: float | Float[ArrayLike, "*s"] = 1.0):
-        if not isinstance(n_units, int) or n_units <= 0:
-            raise ValueError(f"`n_units` must be a positive int, got {n_units!r}.")
-        b = float_array(jnp.asarray(scale, dtype=jnp.result_type(float)), "scale")
-        if b.shape not in ((), (n_units,)):
-            raise ValueError(f"`scale` must be a scalar or ({n_units},), got {b.shape}.")
-        check_positive(jnp.min(b), "scale")
-        self.n_units = n_units
-        self.scale = b
+    def __init__(self, n_units: int, scale: ParamLike = 1.0):
+        """**Arguments:**
+
+        - `n_units`: number of units (size of the last axis of `mu` and `target`; static).
+        - `scale`: the Laplace scale $b > 0$, a scalar or a per-unit array of shape
+          ``(n_units,)``. An array leaf (``jax.vmap``/``jax.grad`` over it).
+        """
+        self.n_units = _check_units(n_units)
+        self.scale = _dispersion(scale, "scale", n_units)
 
     def __call__(
         self,
@@ -257,7 +274,7 @@ class LaplacianErrorCell(eqx.Module):
         return ErrorOutput(L=L, dmu=dmu, dtarget=-dmu, dSigma=dSigma)
 
 
-class BernoulliErrorCell(eqx.Module):
+class BernoulliErrorCell(AbstractErrorCell):
     r"""Bernoulli error cell: binary (or fractional) ``target`` with probability ``mu``.
 
     $p = \mathrm{clip}(\mu, \epsilon, 1 - \epsilon)$,
@@ -266,15 +283,18 @@ class BernoulliErrorCell(eqx.Module):
     """
 
     n_units: int = eqx.field(static=True)
-    eps: float = eqx.field(static=True)
+    eps: Float[Array, ""]
 
-    def __init__(self, n_units: int, eps: float = 1e-6):
-        if not isinstance(n_units, int) or n_units <= 0:
-            raise ValueError(f"`n_units` must be a positive int, got {n_units!r}.")
-        if not 0.0 < eps < 0.5:
-            raise ValueError(f"`eps` must lie in (0, 0.5), got {eps}.")
-        self.n_units = n_units
-        self.eps = float(eps)
+    def __init__(self, n_units: int, eps: ParamLike = 1e-6):
+        """**Arguments:**
+
+        - `n_units`: number of units (static).
+        - `eps`: the clipping bound $\\epsilon \\in (0, 0.5)$, a scalar array leaf.
+        """
+        self.n_units = _check_units(n_units)
+        if is_concrete(eps) and not 0.0 < float(np.asarray(eps)) < 0.5:
+            raise ValueError(f"`eps` must lie in (0, 0.5), got {float(np.asarray(eps))}.")
+        self.eps = param(eps, "eps", "positive")
 
     def __call__(
         self,
@@ -284,7 +304,8 @@ class BernoulliErrorCell(eqx.Module):
         mask: Float[ArrayLike, "..."] | None = None,
     ) -> ErrorOutput:
         mu_a, target_a = _prepare(mu, target)
-        p = jnp.clip(mu_a, self.eps, 1.0 - self.eps)
+        eps = self.eps.astype(mu_a.dtype)
+        p = jnp.clip(mu_a, eps, 1.0 - eps)
         L = jnp.sum(target_a * jnp.log(p) + (1.0 - target_a) * jnp.log1p(-p))
         dmu = target_a / p - (1.0 - target_a) / (1.0 - p)
         dtarget = jnp.log(p) - jnp.log1p(-p)

@@ -4,21 +4,31 @@ All times (``dt``, time constants, refractory periods, ``t``) are in millisecond
 voltages in millivolts, as in ngc-learn. Spikes are emitted by a surrogate spike function
 (:mod:`ngcx.surrogates`), so $s = 1[v > \theta]$ in the forward pass and
 $\partial s/\partial v = g(v - \theta)$ under ``jax.grad``.
+
+Every numeric constructor argument is an array leaf (:func:`ngcx._params.param`): a scalar
+or one value per unit (shape ``(n_units,)``), which ``jax.vmap`` can sweep, ``jax.grad``
+can differentiate (the threshold through the surrogate), and which a jitted step takes as
+an input, so a new value does not recompile. Only sizes, flags, the integrator and the
+surrogate are static. :class:`LIFCell`, :class:`IFCell` and :class:`QuadLIFCell` share
+their step through the private ``_AbstractLIF``; each implements its
+$\tau_m\,dv/dt$ (``drive``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import abc
+from typing import Any, TypeAlias
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import check_nonnegative, check_positive
-from .._custom_types import Key
-from ..diffeq import get_integrator
+from .._custom_types import Key, Scalar
+from .._params import bcast, is_static_zero, optional_param, param
+from ..diffeq import INTEGRATORS, AbstractIntegrator, Euler, get_integrator
 from ..surrogates import AbstractSurrogate
+from ._base import AbstractSpikingCell
 from ._common import (
     check_units as _check_units,
     current as _current,
@@ -36,6 +46,25 @@ __all__ = [
     "SLIFCell",
     "WTASCell",
 ]
+
+#: A numeric constructor argument: a Python number, or a scalar or per-unit array
+#: (possibly traced, under ``jax.vmap``/``jax.grad``/``jax.jit``).
+ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
+
+
+def _at(p: Array, like: Array) -> Array:
+    """Parameter `p` (scalar or per-unit) ready to combine with `like` (``(*batch, n)``):
+    left-padded to its rank and cast to its dtype."""
+    return bcast(p, like.ndim).astype(like.dtype)
+
+
+def _integrator_name(integrator: AbstractIntegrator) -> str:
+    """The first name of :data:`ngcx.diffeq.INTEGRATORS` for `integrator` (its class name,
+    lower-cased, for a user-defined integrator)."""
+    for name, known in INTEGRATORS.items():
+        if type(known) is type(integrator):
+            return name
+    return type(integrator).__name__.lower()
 
 
 class SpikeState(eqx.Module):
@@ -61,121 +90,66 @@ class SpikeState(eqx.Module):
     t: Float[Array, ""]
 
 
-class LIFCell(eqx.Module):
-    r"""Leaky integrate-and-fire neurons (ngc-learn's ``LIFCell``):
+class _AbstractLIF(AbstractSpikingCell):
+    r"""The integrate-and-fire step shared by :class:`LIFCell`, :class:`IFCell` and
+    :class:`QuadLIFCell`:
 
-    $$\tau_m \frac{dv}{dt} = g_L\,(v_{\text{rest}} - v) + R\, j\, m_{\text{rfr}},$$
+    $$\tau_m \frac{dv}{dt} = D(v) + R\, j\, m_{\text{rfr}},$$
 
-    with ``tau_m`` $\tau_m$ (ms), ``conduct_leak`` $g_L$ (0 gives integrate-and-fire),
-    ``resist_m`` $R$ and the refractory mask $m_{\text{rfr}} = 1[\text{rfr} \ge
-    T_{\text{rfr}}]$ (no input during ``refract_time`` ms after a spike). After the
-    integration step (``"euler"``, ``"midpoint"``/``"rk2"``, or any name in
-    :data:`ngcx.diffeq.INTEGRATORS`, the input held over the step), a spike is emitted where
-    $v > \theta = \theta_0 + \theta_{\text{adapt}}$ (``thr`` $\theta_0$), the voltage of
-    spiking cells is set to ``v_reset``, and the adaptive threshold follows
-    $\theta_{\text{adapt}} \leftarrow \theta_{\text{adapt}} e^{-\Delta t/\tau_\theta} +
-    \theta_+ s$ (``tau_theta`` $\le 0$ turns adaptation off). ``v_min`` clamps the voltage
-    from below.
+    with the cell's ``drive`` giving $D(v) + $ (input), the refractory mask
+    $m_{\text{rfr}} = 1[\text{rfr} \ge T_{\text{rfr}}]$, a spike where
+    $v > \theta_0 + \theta_{\text{adapt}}$, the reset to ``v_reset``, the adaptive
+    threshold $\theta_{\text{adapt}} \leftarrow \theta_{\text{adapt}}
+    e^{-\Delta t/\tau_\theta} + \theta_+ s$ (kept unchanged where $\tau_\theta \le 0$), and
+    the optional lower bound ``v_min``. ``init_state``, ``reset``, ``threshold``,
+    ``derivative`` and ``__call__`` are shared; each final cell stores the fields below and
+    implements :meth:`drive`.
 
-    ``one_spike=True`` keeps, per sample, one spike chosen uniformly among the cells that
-    fired (needs a ``key``); ``max_one_spike=True`` keeps only the spike of the cell with
-    the highest voltage at the start of the step. The threshold adapts to the raw spikes.
-
-    The spike is ``surrogate_type``'s step function, so ``jax.grad`` flows through it with
-    the surrogate derivative $g(v - \theta)$ (through the reset too). ngc-learn accepts
-    ``surrogate_type`` but always uses its arctan estimator; ngcx uses the one named
-    (default ``"straight_through"``, the name in ngc-learn's signature).
-
-    ```python
-    cell = LIFCell(100, tau_m=100.0)
-    state = cell.init_state((batch,))
-    state = cell(state, j, dt=1.0)          # j: (batch, 100) in the same units as v / R
-    ```
+    ``refractory`` is a static flag set at construction: ``False`` only when
+    ``refract_time`` is a concrete 0 (the mask is then all ones and is left out of the
+    step, about a quarter of a step's time on CPU); a traced or non-zero ``refract_time``
+    keeps the mask. The two give the same values.
     """
 
-    n_units: int = eqx.field(static=True)
-    tau_m: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    thr: float = eqx.field(static=True)
-    v_rest: float = eqx.field(static=True)
-    v_reset: float = eqx.field(static=True)
-    conduct_leak: float = eqx.field(static=True)
-    tau_theta: float = eqx.field(static=True)
-    theta_plus: float = eqx.field(static=True)
-    refract_time: float = eqx.field(static=True)
-    one_spike: bool = eqx.field(static=True)
-    max_one_spike: bool = eqx.field(static=True)
-    integration_type: str = eqx.field(static=True)
-    surrogate: AbstractSurrogate = eqx.field(static=True)
-    v_min: float | None = eqx.field(static=True)
+    n_units: eqx.AbstractVar[int]
+    tau_m: eqx.AbstractVar[Array]
+    resist_m: eqx.AbstractVar[Array]
+    thr: eqx.AbstractVar[Array]
+    v_rest: eqx.AbstractVar[Array]
+    v_reset: eqx.AbstractVar[Array]
+    tau_theta: eqx.AbstractVar[Array]
+    theta_plus: eqx.AbstractVar[Array]
+    refract_time: eqx.AbstractVar[Array]
+    v_min: eqx.AbstractVar[Array | None]
+    refractory: eqx.AbstractVar[bool]
+    one_spike: eqx.AbstractVar[bool]
+    max_one_spike: eqx.AbstractVar[bool]
+    integrator: eqx.AbstractVar[AbstractIntegrator]
+    surrogate: eqx.AbstractVar[AbstractSurrogate]
 
-    def __init__(
-        self,
-        n_units: int,
-        tau_m: float,
-        resist_m: float = 1.0,
-        thr: float = -52.0,
-        v_rest: float = -65.0,
-        v_reset: float = -60.0,
-        conduct_leak: float = 1.0,
-        tau_theta: float = 1e7,
-        theta_plus: float = 0.05,
-        refract_time: float = 5.0,
-        one_spike: bool = False,
-        integration_type: str = "euler",
-        surrogate_type: str | AbstractSurrogate = "straight_through",
-        v_min: float | None = None,
-        max_one_spike: bool = False,
-    ):
-        """**Arguments** (ngc-learn's names and defaults):
+    @abc.abstractmethod
+    def drive(
+        self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
+    ) -> Float[Array, "*batch n"]:
+        r"""$\tau_m\,dv/dt$ (mV) for the already resistance-scaled, refractory-masked
+        input `j`."""
 
-        - `n_units`: number of cells.
-        - `tau_m`: membrane time constant (ms, > 0).
-        - `resist_m`: membrane resistance (> 0).
-        - `thr`: base threshold (mV); `v_rest`, `v_reset`: resting and reset potentials.
-        - `conduct_leak`: leak conductance (>= 0; 0 gives IF dynamics).
-        - `tau_theta`: threshold-adaptation time constant (ms; <= 0 disables it).
-        - `theta_plus`: threshold increment per spike (mV).
-        - `refract_time`: refractory period (ms, >= 0).
-        - `one_spike`, `max_one_spike`: at most one spike per sample and step (random
-          among the firing cells, or the highest-voltage cell).
-        - `integration_type`: integrator name.
-        - `surrogate_type`: a name in :data:`ngcx.surrogates.SURROGATES` or a surrogate.
-        - `v_min`: lower voltage bound (``None``: none).
-        """
-        self.n_units = _check_units(n_units)
-        check_positive(tau_m, "tau_m")
-        check_positive(resist_m, "resist_m")
-        check_nonnegative(conduct_leak, "conduct_leak")
-        check_nonnegative(refract_time, "refract_time")
-        check_nonnegative(theta_plus, "theta_plus")
-        get_integrator(integration_type)
-        self.tau_m = float(tau_m)
-        self.resist_m = float(resist_m)
-        self.thr = float(thr)
-        self.v_rest = float(v_rest)
-        self.v_reset = float(v_reset)
-        self.conduct_leak = float(conduct_leak)
-        self.tau_theta = float(tau_theta)
-        self.theta_plus = float(theta_plus)
-        self.refract_time = float(refract_time)
-        self.one_spike = bool(one_spike)
-        self.max_one_spike = bool(max_one_spike)
-        self.integration_type = integration_type
-        self.surrogate = _surrogate(surrogate_type)
-        self.v_min = None if v_min is None else float(v_min)
+    @property
+    def integration_type(self) -> str:
+        """The integrator's name (see :data:`ngcx.diffeq.INTEGRATORS`)."""
+        return _integrator_name(self.integrator)
 
     def init_state(
-        self, batch_shape: tuple[int, ...] = (), dtype: Any = jnp.float32, t: float = 0.0
+        self, batch_shape: tuple[int, ...] = (), dtype: Any = jnp.float32, t: Scalar = 0.0
     ) -> SpikeState:
         """Resting state (ngc-learn's ``reset``): ``v = v_rest``, no spikes, out of the
         refractory period, no threshold increment, clock at `t` ms."""
         zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
         return SpikeState(
-            v=zeros + self.v_rest,
+            v=zeros + _at(self.v_rest, zeros),
             s=zeros,
             s_raw=zeros,
-            rfr=zeros + self.refract_time,
+            rfr=zeros + _at(self.refract_time, zeros),
             thr_theta=zeros,
             tols=zeros,
             t=jnp.asarray(t, dtype),
@@ -189,29 +163,18 @@ class LIFCell(eqx.Module):
 
     def threshold(self, state: SpikeState) -> Float[Array, "*batch n"]:
         r"""The present threshold $\theta_0 + \theta_{\text{adapt}}$ (mV)."""
-        return self.thr + state.thr_theta
-
-    def drive(
-        self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
-    ) -> Float[Array, "*batch n"]:
-        r"""$\tau_m\,dv/dt$ (mV) for the already resistance-scaled, refractory-masked
-        input."""
-        leak = self.v_rest - v if self.v_rest != 0.0 else -v
-        if self.conduct_leak != 1.0:
-            leak = self.conduct_leak * leak
-        return leak + j
+        return _at(self.thr, state.thr_theta) + state.thr_theta
 
     def derivative(
         self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
     ) -> Float[Array, "*batch n"]:
         """$dv/dt$ (mV/ms) for the already resistance-scaled, refractory-masked input."""
-        return self.drive(v, j) * (1.0 / self.tau_m)
+        return self.drive(v, j) * (1.0 / _at(self.tau_m, v))
 
     def _integrate(self, v: Array, j: Array, dt: Any) -> Array:
-        if self.integration_type in ("euler", "rk1"):  # the hot path: one fused coefficient
-            return v + (dt / self.tau_m) * self.drive(v, j)
-        step = get_integrator(self.integration_type)
-        _, v_new = step(0.0, v, lambda t, u, p: self.derivative(u, p), dt, j)
+        if isinstance(self.integrator, Euler):  # the hot path: one fused coefficient
+            return v + (dt / _at(self.tau_m, v)) * self.drive(v, j)
+        _, v_new = self.integrator(0.0, v, lambda t, u, p: self.derivative(u, p), dt, j)
         return v_new
 
     def _constrain(self, s: Array, v_prev: Array, key: Key | None) -> Array:
@@ -231,7 +194,7 @@ class LIFCell(eqx.Module):
         state: SpikeState,
         j: Float[ArrayLike, "*batch n"] | None = None,
         *,
-        dt: float = 1.0,
+        dt: Scalar = 1.0,
         key: Key | None = None,
     ) -> SpikeState:
         """Advance one step of ``dt`` ms.
@@ -242,25 +205,26 @@ class LIFCell(eqx.Module):
         **Returns:** the new :class:`SpikeState`.
         """
         v = state.v
-        j = _current(j, v)
-        if self.resist_m != 1.0:
-            j = j * self.resist_m
-        if self.refract_time > 0:
-            j = j * (state.rfr >= self.refract_time).astype(v.dtype)
+        dt = jnp.asarray(dt, v.dtype)
+        j = _current(j, v) * _at(self.resist_m, v)
+        if self.refractory:  # static: False only for a concrete refract_time of 0
+            j = j * (state.rfr >= _at(self.refract_time, v)).astype(v.dtype)
         v_new = self._integrate(v, j, dt)
-        thr = self.thr + state.thr_theta
-        s_raw = self.surrogate(v_new, thr)
-        v_new = v_new * (1.0 - s_raw)
-        if self.v_reset != 0.0:
-            v_new = v_new + s_raw * self.v_reset
+        s_raw = self.surrogate(v_new, self.threshold(state))
+        v_new = v_new * (1.0 - s_raw) + s_raw * _at(self.v_reset, v)
         s = self._constrain(s_raw, v, key)
-        rfr = (state.rfr + dt) * (1.0 - jax.lax.stop_gradient(s_raw))  # a timer: no gradient
-        theta = state.thr_theta
-        if self.tau_theta > 0:
-            decay = jnp.exp(-jnp.asarray(dt, v.dtype) / self.tau_theta)
-            theta = theta * decay + self.theta_plus * jax.lax.stop_gradient(s_raw)
+        s_const = jax.lax.stop_gradient(s_raw)
+        rfr = (state.rfr + dt) * (1.0 - s_const)  # a timer: no gradient
+        # tau_theta <= 0: no adaptation (decay 1, no increment), selected on the parameters
+        # (scalar or per unit), so the per-element update is one multiply-add
+        tau_theta = _at(self.tau_theta, v)
+        adapting = tau_theta > 0
+        decay = jnp.exp(-dt / jnp.where(adapting, tau_theta, 1.0))
+        decay = jnp.where(adapting, decay, 1.0)
+        theta_plus = jnp.where(adapting, _at(self.theta_plus, v), 0.0)
+        theta = state.thr_theta * decay + theta_plus * s_const
         if self.v_min is not None:
-            v_new = jnp.maximum(v_new, self.v_min)
+            v_new = jnp.maximum(v_new, _at(self.v_min, v))
         return SpikeState(
             v=v_new,
             s=s,
@@ -272,48 +236,211 @@ class LIFCell(eqx.Module):
         )
 
 
-class IFCell(LIFCell):
-    r"""Integrate-and-fire neurons (ngc-learn's ``IFCell``):
-    $\tau_m\, dv/dt = R\, j\, m_{\text{rfr}}$, spike above ``thr``, reset to ``v_reset``,
-    and (``lower_clamp_voltage=True``) the voltage never below ``v_rest``. No threshold
-    adaptation. A :class:`LIFCell` with ``conduct_leak=0``."""
+class LIFCell(_AbstractLIF):
+    r"""Leaky integrate-and-fire neurons (ngc-learn's ``LIFCell``):
+
+    $$\tau_m \frac{dv}{dt} = g_L\,(v_{\text{rest}} - v) + R\, j\, m_{\text{rfr}},$$
+
+    with ``tau_m`` $\tau_m$ (ms), ``conduct_leak`` $g_L$ (0 gives integrate-and-fire),
+    ``resist_m`` $R$ and the refractory mask $m_{\text{rfr}} = 1[\text{rfr} \ge
+    T_{\text{rfr}}]$ (no input during ``refract_time`` ms after a spike). After the
+    integration step (``"euler"``, ``"midpoint"``/``"rk2"``, any name in
+    :data:`ngcx.diffeq.INTEGRATORS` or an integrator object, the input held over the step),
+    a spike is emitted where $v > \theta = \theta_0 + \theta_{\text{adapt}}$ (``thr``
+    $\theta_0$), the voltage of spiking cells is set to ``v_reset``, and the adaptive
+    threshold follows $\theta_{\text{adapt}} \leftarrow \theta_{\text{adapt}}
+    e^{-\Delta t/\tau_\theta} + \theta_+ s$ (where ``tau_theta`` $\le 0$ it stays
+    unchanged: no adaptation). ``v_min`` clamps the voltage from below.
+
+    Every numeric parameter is an array leaf, a scalar or one value per unit: sweep it
+    with ``jax.vmap``, differentiate with ``jax.grad`` (``thr`` through the surrogate),
+    or change it without recompiling a jitted step. One exception to the last: a
+    ``refract_time`` given as a concrete 0 sets the static flag ``refractory=False``, which
+    leaves the (then all-ones) refractory mask out of the step, so going from 0 to a
+    positive period compiles a second step (the values are the same either way).
+
+    ``one_spike=True`` keeps, per sample, one spike chosen uniformly among the cells that
+    fired (needs a ``key``); ``max_one_spike=True`` keeps only the spike of the cell with
+    the highest voltage at the start of the step. The threshold adapts to the raw spikes.
+
+    The spike is ``surrogate_type``'s step function, so ``jax.grad`` flows through it with
+    the surrogate derivative $g(v - \theta)$ (through the reset too). ngc-learn accepts
+    ``surrogate_type`` but always uses its arctan estimator; ngcx uses the one named
+    (default ``"straight_through"``, the name in ngc-learn's signature).
+
+    ```python
+    cell = LIFCell(100, tau_m=100.0)
+    state = cell.init_state((batch,))
+    state = cell(state, j, dt=1.0)          # j: (batch, 100) in the same units as v / R
+    ```
+    """
+
+    n_units: int = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    thr: Float[Array, "..."]
+    v_rest: Float[Array, "..."]
+    v_reset: Float[Array, "..."]
+    conduct_leak: Float[Array, "..."]
+    tau_theta: Float[Array, "..."]
+    theta_plus: Float[Array, "..."]
+    refract_time: Float[Array, "..."]
+    v_min: Float[Array, "..."] | None
+    refractory: bool = eqx.field(static=True)
+    one_spike: bool = eqx.field(static=True)
+    max_one_spike: bool = eqx.field(static=True)
+    integrator: AbstractIntegrator = eqx.field(static=True)
+    surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float,
-        resist_m: float = 1.0,
-        thr: float = -52.0,
-        v_rest: float = -65.0,
-        v_reset: float = -60.0,
-        refract_time: float = 0.0,
-        integration_type: str = "euler",
+        tau_m: ParamLike,
+        resist_m: ParamLike = 1.0,
+        thr: ParamLike = -52.0,
+        v_rest: ParamLike = -65.0,
+        v_reset: ParamLike = -60.0,
+        conduct_leak: ParamLike = 1.0,
+        tau_theta: ParamLike = 1e7,
+        theta_plus: ParamLike = 0.05,
+        refract_time: ParamLike = 5.0,
+        one_spike: bool = False,
+        integration_type: str | AbstractIntegrator = "euler",
+        surrogate_type: str | AbstractSurrogate = "straight_through",
+        v_min: ParamLike | None = None,
+        max_one_spike: bool = False,
+    ):
+        """ngc-learn's names and defaults. Each numeric argument is a scalar or a per-unit
+        array of shape `(n_units,)`, stored as an array leaf (vmap, grad and a new value
+        without recompiling all work).
+
+        **Arguments:**
+
+        - `n_units`: number of cells (static).
+        - `tau_m`: membrane time constant (ms, > 0).
+        - `resist_m`: membrane resistance (> 0).
+        - `thr`: base threshold $\\theta_0$ (mV, real).
+        - `v_rest`, `v_reset`: resting and reset potentials (mV, real).
+        - `conduct_leak`: leak conductance $g_L$ (>= 0; 0 gives IF dynamics).
+        - `tau_theta`: threshold-adaptation time constant (ms, real; <= 0 disables
+          adaptation, per unit).
+        - `theta_plus`: threshold increment per spike (mV, >= 0).
+        - `refract_time`: refractory period (ms, >= 0; a concrete 0 leaves the mask out,
+          see above).
+        - `one_spike`, `max_one_spike`: at most one spike per sample and step (random
+          among the firing cells, or the highest-voltage cell); static flags.
+        - `integration_type`: an integrator name or object (static).
+        - `surrogate_type`: a name in :data:`ngcx.surrogates.SURROGATES` or a surrogate
+          (static).
+        - `v_min`: lower voltage bound (mV, real; ``None``: no bound, a static choice).
+
+        **Raises:** ``ValueError`` naming the argument for a value outside its domain.
+        """
+        self.n_units = n = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.thr = param(thr, "thr", n_units=n)
+        self.v_rest = param(v_rest, "v_rest", n_units=n)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.conduct_leak = param(conduct_leak, "conduct_leak", "nonnegative", n_units=n)
+        self.tau_theta = param(tau_theta, "tau_theta", n_units=n)
+        self.theta_plus = param(theta_plus, "theta_plus", "nonnegative", n_units=n)
+        self.refract_time = param(refract_time, "refract_time", "nonnegative", n_units=n)
+        self.refractory = not is_static_zero(self.refract_time)
+        self.v_min = optional_param(v_min, "v_min", n_units=n)
+        self.one_spike = bool(one_spike)
+        self.max_one_spike = bool(max_one_spike)
+        self.integrator = get_integrator(integration_type)
+        self.surrogate = _surrogate(surrogate_type)
+
+    def drive(
+        self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
+    ) -> Float[Array, "*batch n"]:
+        r"""$g_L (v_{\text{rest}} - v) + j$ (mV)."""
+        return _at(self.conduct_leak, v) * (_at(self.v_rest, v) - v) + j
+
+
+class IFCell(_AbstractLIF):
+    r"""Integrate-and-fire neurons (ngc-learn's ``IFCell``):
+
+    $$\tau_m \frac{dv}{dt} = R\, j\, m_{\text{rfr}},$$
+
+    a spike above ``thr``, the reset to ``v_reset``, and (``lower_clamp_voltage=True``) the
+    voltage never below ``v_rest``. No leak and no threshold adaptation (``tau_theta`` and
+    ``theta_plus`` are fixed at 0). Numeric parameters are array leaves, scalar or per-unit,
+    as in :class:`LIFCell` (with its static ``refractory`` flag for a concrete
+    ``refract_time`` of 0, the default here).
+    """
+
+    n_units: int = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    thr: Float[Array, "..."]
+    v_rest: Float[Array, "..."]
+    v_reset: Float[Array, "..."]
+    tau_theta: Float[Array, "..."]
+    theta_plus: Float[Array, "..."]
+    refract_time: Float[Array, "..."]
+    v_min: Float[Array, "..."] | None
+    refractory: bool = eqx.field(static=True)
+    one_spike: bool = eqx.field(static=True)
+    max_one_spike: bool = eqx.field(static=True)
+    integrator: AbstractIntegrator = eqx.field(static=True)
+    surrogate: AbstractSurrogate = eqx.field(static=True)
+
+    def __init__(
+        self,
+        n_units: int,
+        tau_m: ParamLike,
+        resist_m: ParamLike = 1.0,
+        thr: ParamLike = -52.0,
+        v_rest: ParamLike = -65.0,
+        v_reset: ParamLike = -60.0,
+        refract_time: ParamLike = 0.0,
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
         lower_clamp_voltage: bool = True,
     ):
-        """**Arguments:** as :class:`LIFCell`; `lower_clamp_voltage` clamps at
-        ``v_rest``."""
-        super().__init__(
-            n_units,
-            tau_m,
-            resist_m=resist_m,
-            thr=thr,
-            v_rest=v_rest,
-            v_reset=v_reset,
-            conduct_leak=0.0,
-            tau_theta=0.0,
-            theta_plus=0.0,
-            refract_time=refract_time,
-            integration_type=integration_type,
-            surrogate_type=surrogate_type,
-            v_min=v_rest if lower_clamp_voltage else None,
-        )
+        """ngc-learn's names and defaults; numeric arguments are scalars or per-unit
+        arrays of shape `(n_units,)`, stored as array leaves.
 
-    def drive(self, v, j):
+        **Arguments:**
+
+        - `n_units`: number of cells (static).
+        - `tau_m`: membrane time constant (ms, > 0).
+        - `resist_m`: membrane resistance (> 0).
+        - `thr`: threshold (mV, real).
+        - `v_rest`, `v_reset`: resting and reset potentials (mV, real).
+        - `refract_time`: refractory period (ms, >= 0).
+        - `integration_type`: an integrator name or object (static).
+        - `surrogate_type`: a surrogate name or object (static).
+        - `lower_clamp_voltage`: clamp the voltage at ``v_rest`` from below (static; the
+          bound is stored in ``v_min``, a copy of ``v_rest`` taken at construction).
+        """
+        self.n_units = n = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.thr = param(thr, "thr", n_units=n)
+        self.v_rest = param(v_rest, "v_rest", n_units=n)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.tau_theta = param(0.0, "tau_theta")
+        self.theta_plus = param(0.0, "theta_plus")
+        self.refract_time = param(refract_time, "refract_time", "nonnegative", n_units=n)
+        self.refractory = not is_static_zero(self.refract_time)
+        self.v_min = self.v_rest if lower_clamp_voltage else None
+        self.one_spike = False
+        self.max_one_spike = False
+        self.integrator = get_integrator(integration_type)
+        self.surrogate = _surrogate(surrogate_type)
+
+    def drive(
+        self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
+    ) -> Float[Array, "*batch n"]:
+        """$j$ (no leak)."""
         return j
 
 
-class QuadLIFCell(LIFCell):
+class QuadLIFCell(_AbstractLIF):
     r"""Quadratic integrate-and-fire neurons (ngc-learn's ``QuadLIFCell``):
 
     $$\tau_m \frac{dv}{dt} = a_0 (v - v_{\text{rest}})(v - v_c) + R\, j\, m_{\text{rfr}},$$
@@ -321,7 +448,9 @@ class QuadLIFCell(LIFCell):
     with ``critical_v`` $a_0$ (> 0, the curvature) and ``v_scale`` $v_c$ the critical
     voltage (ngc-learn's argument names; they read the other way round). Below $v_c$ the
     voltage relaxes to $v_{\text{rest}}$; above it, it runs away to a spike. Threshold,
-    reset, refractory period and adaptation as :class:`LIFCell`.
+    reset, refractory period (and its static ``refractory`` flag) and adaptation as
+    :class:`LIFCell`; numeric parameters are array leaves, scalar or per-unit (``v_c`` and
+    ``a0`` hold ``v_scale`` and ``critical_v``).
 
     ngc-learn writes the quadratic term as $(v_{\text{rest}} - v)(v - v_c)$, the opposite
     sign, which makes $v_c$ the stable point and the rest potential unstable (the cell then
@@ -329,53 +458,74 @@ class QuadLIFCell(LIFCell):
     model's sign.
     """
 
-    v_c: float = eqx.field(static=True)
-    a0: float = eqx.field(static=True)
+    n_units: int = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    thr: Float[Array, "..."]
+    v_rest: Float[Array, "..."]
+    v_reset: Float[Array, "..."]
+    v_c: Float[Array, "..."]
+    a0: Float[Array, "..."]
+    tau_theta: Float[Array, "..."]
+    theta_plus: Float[Array, "..."]
+    refract_time: Float[Array, "..."]
+    v_min: Float[Array, "..."] | None
+    refractory: bool = eqx.field(static=True)
+    one_spike: bool = eqx.field(static=True)
+    max_one_spike: bool = eqx.field(static=True)
+    integrator: AbstractIntegrator = eqx.field(static=True)
+    surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float,
-        resist_m: float = 1.0,
-        thr: float = -52.0,
-        v_rest: float = -65.0,
-        v_reset: float = -60.0,
-        v_scale: float = -41.6,
-        critical_v: float = 1.0,
-        tau_theta: float = 1e7,
-        theta_plus: float = 0.05,
-        refract_time: float = 5.0,
+        tau_m: ParamLike,
+        resist_m: ParamLike = 1.0,
+        thr: ParamLike = -52.0,
+        v_rest: ParamLike = -65.0,
+        v_reset: ParamLike = -60.0,
+        v_scale: ParamLike = -41.6,
+        critical_v: ParamLike = 1.0,
+        tau_theta: ParamLike = 1e7,
+        theta_plus: ParamLike = 0.05,
+        refract_time: ParamLike = 5.0,
         one_spike: bool = False,
-        integration_type: str = "euler",
+        integration_type: str | AbstractIntegrator = "euler",
         surrogate_type: str | AbstractSurrogate = "straight_through",
-        v_min: float | None = None,
+        v_min: ParamLike | None = None,
         max_one_spike: bool = False,
     ):
-        """**Arguments:** as :class:`LIFCell`, plus `v_scale` (critical voltage $v_c$,
-        mV) and `critical_v` (curvature $a_0$ > 0, 1/mV)."""
-        check_positive(critical_v, "critical_v")
-        super().__init__(
-            n_units,
-            tau_m,
-            resist_m=resist_m,
-            thr=thr,
-            v_rest=v_rest,
-            v_reset=v_reset,
-            conduct_leak=1.0,
-            tau_theta=tau_theta,
-            theta_plus=theta_plus,
-            refract_time=refract_time,
-            one_spike=one_spike,
-            integration_type=integration_type,
-            surrogate_type=surrogate_type,
-            v_min=v_min,
-            max_one_spike=max_one_spike,
-        )
-        self.v_c = float(v_scale)
-        self.a0 = float(critical_v)
+        """ngc-learn's names and defaults; numeric arguments are scalars or per-unit
+        arrays of shape `(n_units,)`, stored as array leaves.
 
-    def drive(self, v, j):
-        return self.a0 * (v - self.v_rest) * (v - self.v_c) + j
+        **Arguments:** as :class:`LIFCell` (without `conduct_leak`), plus
+
+        - `v_scale`: the critical voltage $v_c$ (mV, real);
+        - `critical_v`: the curvature $a_0$ (1/mV, > 0).
+        """
+        self.n_units = n = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.thr = param(thr, "thr", n_units=n)
+        self.v_rest = param(v_rest, "v_rest", n_units=n)
+        self.v_reset = param(v_reset, "v_reset", n_units=n)
+        self.v_c = param(v_scale, "v_scale", n_units=n)
+        self.a0 = param(critical_v, "critical_v", "positive", n_units=n)
+        self.tau_theta = param(tau_theta, "tau_theta", n_units=n)
+        self.theta_plus = param(theta_plus, "theta_plus", "nonnegative", n_units=n)
+        self.refract_time = param(refract_time, "refract_time", "nonnegative", n_units=n)
+        self.refractory = not is_static_zero(self.refract_time)
+        self.v_min = optional_param(v_min, "v_min", n_units=n)
+        self.one_spike = bool(one_spike)
+        self.max_one_spike = bool(max_one_spike)
+        self.integrator = get_integrator(integration_type)
+        self.surrogate = _surrogate(surrogate_type)
+
+    def drive(
+        self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
+    ) -> Float[Array, "*batch n"]:
+        r"""$a_0 (v - v_{\text{rest}})(v - v_c) + j$ (mV)."""
+        return _at(self.a0, v) * (v - _at(self.v_rest, v)) * (v - _at(self.v_c, v)) + j
 
 
 class SLIFState(eqx.Module):
@@ -391,107 +541,133 @@ class SLIFState(eqx.Module):
     t: Float[Array, ""]
 
 
-def _jittered(key: Key, base: float, jitter: float, n: int, dtype: Any) -> Array:
-    check_nonnegative(jitter, "thr_jitter")
-    return base + jax.random.uniform(key, (n,), dtype, minval=-jitter, maxval=jitter)
+def _jittered(
+    key: Key, base: ParamLike, jitter: ParamLike, base_name: str, n: int, dtype: Any
+) -> Array:
+    """Per-cell thresholds ``base + U(-jitter, jitter)`` (differentiable in both)."""
+    base_arr = param(base, base_name, n_units=n).astype(dtype)
+    jit = param(jitter, "thr_jitter", "nonnegative", n_units=n).astype(dtype)
+    noise = jax.random.uniform(key, (n,), dtype, minval=-jit, maxval=jit)
+    return base_arr + noise
 
 
-class SLIFCell(eqx.Module):
+def _initial_spike_state(
+    threshold0: Array, refract_time: Array, batch_shape: tuple[int, ...], t: Scalar
+) -> SLIFState:
+    """Resting :class:`SLIFState`: ``v = 0``, no spikes, the initial thresholds, out of the
+    refractory period."""
+    zeros = jnp.zeros((*batch_shape, threshold0.shape[-1]), threshold0.dtype)
+    return SLIFState(
+        v=zeros,
+        s=zeros,
+        thr=jnp.broadcast_to(threshold0, zeros.shape),
+        rfr=zeros + _at(refract_time, zeros),
+        tols=zeros,
+        t=jnp.asarray(t, threshold0.dtype),
+    )
+
+
+class SLIFCell(AbstractSpikingCell):
     r"""Simplified LIF neurons (ngc-learn's ``SLIFCell``, Samadi et al. 2017):
 
     $$\tau_m \frac{dv}{dt} = (-v + R\,j - R_{\text{inh}}\, s_{t-1} W_{\text{inh}})\,
     m_{\text{rfr}},$$
 
-    resting and reset potential 0, per-cell thresholds ``thr`` jittered by
-    $\pm$``thr_jitter`` at construction, optional lateral inhibition (``resist_inh`` > 0,
-    hollow random weights in [0.025, 1]). After a spike the voltage resets to 0 and the
-    thresholds adapt: with ``rho_b > 0`` all thresholds of a sample move by
-    $\rho_b(\sum_i s_i - 1)$ (floored at 0.025), otherwise
+    resting and reset potential 0, per-cell thresholds $\theta_i$ (``threshold0``)
+    drawn as ``thr`` $\pm$ ``thr_jitter`` at construction, optional lateral inhibition
+    (``resist_inh`` > 0, hollow random weights in [0.025, 1]). After a spike the voltage
+    resets to 0 and the thresholds adapt: with ``rho_b > 0`` all thresholds of a sample
+    move by $\rho_b(\sum_i s_i - 1)$ (floored at 0.025), otherwise
     $\theta \leftarrow \theta + g\,s - \ell\,\theta$ (``thr_gain`` $g$, ``thr_leak``
-    $\ell$). ``sticky_spikes`` keeps refractory cells' spikes at 1. Spikes use the
-    ``secant_lif`` surrogate by default.
+    $\ell$); the rule is chosen per unit by the value of ``rho_b`` (with ``jnp.where``, so
+    a traced ``rho_b`` works). ``sticky_spikes`` keeps refractory cells' spikes at 1.
+    Spikes use the ``secant_lif`` surrogate by default.
+
+    Numeric parameters are array leaves, scalar or per-unit. ``thr`` and ``thr_jitter``
+    are used once, to draw ``threshold0`` (a per-cell array leaf through which gradients
+    with respect to them flow). A ``resist_inh`` that is a concrete 0 at construction
+    leaves the inhibitory matmul out of the step (the static flag ``lateral_inhibition``);
+    any other value, or a traced one, keeps it.
 
     ``thr_persist``: :meth:`reset` keeps the adapted thresholds (otherwise it restores the
     initial ones).
     """
 
     n_units: int = eqx.field(static=True)
-    tau_m: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    resist_inh: float = eqx.field(static=True)
-    thr_persist: bool = eqx.field(static=True)
-    thr_gain: float = eqx.field(static=True)
-    thr_leak: float = eqx.field(static=True)
-    rho_b: float = eqx.field(static=True)
-    refract_time: float = eqx.field(static=True)
-    sticky_spikes: bool = eqx.field(static=True)
-    surrogate: AbstractSurrogate = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    resist_inh: Float[Array, "..."]
+    thr_gain: Float[Array, "..."]
+    thr_leak: Float[Array, "..."]
+    rho_b: Float[Array, "..."]
+    refract_time: Float[Array, "..."]
     threshold0: Float[Array, " n"]
     inh_weights: Float[Array, "n n"]
+    thr_persist: bool = eqx.field(static=True)
+    sticky_spikes: bool = eqx.field(static=True)
+    lateral_inhibition: bool = eqx.field(static=True)
+    surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float,
-        resist_m: float,
-        thr: float,
+        tau_m: ParamLike,
+        resist_m: ParamLike,
+        thr: ParamLike,
         *,
         key: Key,
-        resist_inh: float = 0.0,
+        resist_inh: ParamLike = 0.0,
         thr_persist: bool = False,
-        thr_gain: float = 0.0,
-        thr_leak: float = 0.0,
-        rho_b: float = 0.0,
-        refract_time: float = 0.0,
+        thr_gain: ParamLike = 0.0,
+        thr_leak: ParamLike = 0.0,
+        rho_b: ParamLike = 0.0,
+        refract_time: ParamLike = 0.0,
         sticky_spikes: bool = False,
-        thr_jitter: float = 0.05,
+        thr_jitter: ParamLike = 0.05,
         surrogate_type: str | AbstractSurrogate = "secant_lif",
         dtype: Any = jnp.float32,
     ):
-        """**Arguments** (ngc-learn's names): `n_units`, `tau_m` (ms), `resist_m`, `thr`
-        (base threshold), `key` (jitter and inhibitory weights), `resist_inh`,
-        `thr_persist`, `thr_gain`, `thr_leak`, `rho_b`, `refract_time` (ms),
-        `sticky_spikes`, `thr_jitter`, `surrogate_type`, `dtype`."""
-        self.n_units = _check_units(n_units)
-        check_positive(tau_m, "tau_m")
-        check_positive(resist_m, "resist_m")
-        for name, value in (
-            ("resist_inh", resist_inh),
-            ("thr_gain", thr_gain),
-            ("thr_leak", thr_leak),
-            ("rho_b", rho_b),
-            ("refract_time", refract_time),
-        ):
-            check_nonnegative(value, name)
-        tkey, wkey = jax.random.split(key)
-        self.tau_m = float(tau_m)
-        self.resist_m = float(resist_m)
-        self.resist_inh = float(resist_inh)
+        """ngc-learn's names; numeric arguments are scalars or per-unit arrays of shape
+        `(n_units,)`, stored as array leaves.
+
+        **Arguments:**
+
+        - `n_units`: number of cells (static).
+        - `tau_m`: membrane time constant (ms, > 0).
+        - `resist_m`: membrane resistance (> 0).
+        - `thr`: base threshold (real) and `thr_jitter` (>= 0): ``threshold0`` is drawn
+          uniformly in ``thr`` $\\pm$ ``thr_jitter``.
+        - `key`: PRNG key for the jitter and the inhibitory weights.
+        - `resist_inh`: lateral inhibition strength (>= 0).
+        - `thr_persist`, `sticky_spikes`: static flags (see the class docstring).
+        - `thr_gain`, `thr_leak`: threshold increment per spike and threshold leak (>= 0).
+        - `rho_b`: homeostatic threshold rate (>= 0; 0 selects the gain/leak rule).
+        - `refract_time`: refractory period (ms, >= 0).
+        - `surrogate_type`: a surrogate name or object (static).
+        - `dtype`: the floating dtype of the thresholds, weights and states.
+        """
+        self.n_units = n = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", "positive", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.resist_inh = param(resist_inh, "resist_inh", "nonnegative", n_units=n)
+        self.thr_gain = param(thr_gain, "thr_gain", "nonnegative", n_units=n)
+        self.thr_leak = param(thr_leak, "thr_leak", "nonnegative", n_units=n)
+        self.rho_b = param(rho_b, "rho_b", "nonnegative", n_units=n)
+        self.refract_time = param(refract_time, "refract_time", "nonnegative", n_units=n)
         self.thr_persist = bool(thr_persist)
-        self.thr_gain = float(thr_gain)
-        self.thr_leak = float(thr_leak)
-        self.rho_b = float(rho_b)
-        self.refract_time = float(refract_time)
         self.sticky_spikes = bool(sticky_spikes)
+        self.lateral_inhibition = not is_static_zero(self.resist_inh)
         self.surrogate = _surrogate(surrogate_type)
-        self.threshold0 = _jittered(tkey, float(thr), float(thr_jitter), n_units, dtype)
-        hollow = 1.0 - jnp.eye(n_units, dtype=dtype)
+        tkey, wkey = jax.random.split(key)
+        self.threshold0 = _jittered(tkey, thr, thr_jitter, "thr", n, dtype)
+        hollow = 1.0 - jnp.eye(n, dtype=dtype)
         self.inh_weights = (
-            jax.random.uniform(wkey, (n_units, n_units), dtype, minval=0.025, maxval=1.0) * hollow
+            jax.random.uniform(wkey, (n, n), dtype, minval=0.025, maxval=1.0) * hollow
         )
 
-    def init_state(self, batch_shape: tuple[int, ...] = (), t: float = 0.0) -> SLIFState:
+    def init_state(self, batch_shape: tuple[int, ...] = (), t: Scalar = 0.0) -> SLIFState:
         """Resting state: ``v = 0``, thresholds at their initial values."""
-        dtype = self.threshold0.dtype
-        zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
-        return SLIFState(
-            v=zeros,
-            s=zeros,
-            thr=jnp.broadcast_to(self.threshold0, zeros.shape),
-            rfr=zeros + self.refract_time,
-            tols=zeros,
-            t=jnp.asarray(t, dtype),
-        )
+        return _initial_spike_state(self.threshold0, self.refract_time, batch_shape, t)
 
     def reset(self, state: SLIFState) -> SLIFState:
         """Resting state, keeping the adapted thresholds when ``thr_persist``."""
@@ -505,23 +681,24 @@ class SLIFCell(eqx.Module):
         state: SLIFState,
         j: Float[ArrayLike, "*batch n"] | None = None,
         *,
-        dt: float = 1.0,
+        dt: Scalar = 1.0,
     ) -> SLIFState:
         """Advance one step of ``dt`` ms; returns the new :class:`SLIFState`."""
         v = state.v
-        j = _current(j, v) * self.resist_m
-        if self.resist_inh > 0:
-            j = j - self.resist_inh * (state.s @ self.inh_weights)
-        mask = (state.rfr >= self.refract_time).astype(v.dtype)
-        v_new = v + dt * ((j - v) * (1.0 / self.tau_m)) * mask
+        dt = jnp.asarray(dt, v.dtype)
+        j = _current(j, v) * _at(self.resist_m, v)
+        if self.lateral_inhibition:
+            j = j - _at(self.resist_inh, v) * (state.s @ self.inh_weights)
+        mask = (state.rfr >= _at(self.refract_time, v)).astype(v.dtype)
+        v_new = v + dt * ((j - v) * (1.0 / _at(self.tau_m, v))) * mask
         s = self.surrogate(v_new, state.thr)
         v_new = (1.0 - s) * v_new
         s_const = jax.lax.stop_gradient(s)
-        if self.rho_b > 0:
-            dthr = jnp.sum(s_const, axis=-1, keepdims=True) - 1.0
-            thr = jnp.maximum(state.thr + self.rho_b * dthr, 0.025)
-        else:
-            thr = state.thr + self.thr_gain * s_const - self.thr_leak * state.thr
+        rho_b = _at(self.rho_b, v)
+        dthr = jnp.sum(s_const, axis=-1, keepdims=True) - 1.0
+        homeostatic = jnp.maximum(state.thr + rho_b * dthr, 0.025)
+        gain_leak = state.thr + _at(self.thr_gain, v) * s_const - _at(self.thr_leak, v) * state.thr
+        thr = jnp.where(rho_b > 0, homeostatic, gain_leak)
         rfr = (state.rfr + dt) * (1.0 - s_const) + s_const * dt
         if self.sticky_spikes:
             s = s * mask + (1.0 - mask)
@@ -535,64 +712,68 @@ class SLIFCell(eqx.Module):
         )
 
 
-class WTASCell(eqx.Module):
+class WTASCell(AbstractSpikingCell):
     r"""Winner-take-all spiking cells (ngc-learn's ``WTASCell``): the potential is the
     instantaneous input $v = R\,j\,m_{\text{rfr}}$, a cell spikes where
     $\mathrm{softmax}(v)_i > \theta_i$, and the thresholds move by
     $g(\sum_i s_i - 1)$ (``thr_gain`` $g$, floored at 0.025) so about one cell wins per
-    step. Thresholds start at ``thr_base`` $\pm$ ``thr_jitter``. ``tau_m`` is accepted
-    for ngc-learn compatibility and unused (as there). Spikes use the straight-through
-    surrogate on $\mathrm{softmax}(v) - \theta$.
+    step. Thresholds (``threshold0``) start at ``thr_base`` $\pm$ ``thr_jitter``.
+    ``tau_m`` is accepted for ngc-learn compatibility and unused (as there). Spikes use the
+    straight-through surrogate on $\mathrm{softmax}(v) - \theta$.
+
+    Numeric parameters are array leaves, scalar or per-unit; ``thr_base`` and
+    ``thr_jitter`` are used once, to draw ``threshold0`` (a per-cell array leaf).
     """
 
     n_units: int = eqx.field(static=True)
-    tau_m: float = eqx.field(static=True)
-    resist_m: float = eqx.field(static=True)
-    thr_gain: float = eqx.field(static=True)
-    refract_time: float = eqx.field(static=True)
-    surrogate: AbstractSurrogate = eqx.field(static=True)
+    tau_m: Float[Array, "..."]
+    resist_m: Float[Array, "..."]
+    thr_gain: Float[Array, "..."]
+    refract_time: Float[Array, "..."]
     threshold0: Float[Array, " n"]
+    surrogate: AbstractSurrogate = eqx.field(static=True)
 
     def __init__(
         self,
         n_units: int,
-        tau_m: float,
-        resist_m: float = 1.0,
-        thr_base: float = 0.4,
-        thr_gain: float = 0.002,
-        refract_time: float = 0.0,
-        thr_jitter: float = 0.05,
+        tau_m: ParamLike,
+        resist_m: ParamLike = 1.0,
+        thr_base: ParamLike = 0.4,
+        thr_gain: ParamLike = 0.002,
+        refract_time: ParamLike = 0.0,
+        thr_jitter: ParamLike = 0.05,
         *,
         key: Key,
         surrogate_type: str | AbstractSurrogate = "straight_through",
         dtype: Any = jnp.float32,
     ):
-        """**Arguments** (ngc-learn's names): `n_units`, `tau_m` (unused), `resist_m`,
-        `thr_base`, `thr_gain`, `refract_time` (ms), `thr_jitter`, `key`,
-        `surrogate_type`, `dtype`."""
-        self.n_units = _check_units(n_units)
-        check_positive(resist_m, "resist_m")
-        check_nonnegative(thr_gain, "thr_gain")
-        check_nonnegative(refract_time, "refract_time")
-        self.tau_m = float(tau_m)
-        self.resist_m = float(resist_m)
-        self.thr_gain = float(thr_gain)
-        self.refract_time = float(refract_time)
-        self.surrogate = _surrogate(surrogate_type)
-        self.threshold0 = _jittered(key, float(thr_base), float(thr_jitter), n_units, dtype)
+        """ngc-learn's names; numeric arguments are scalars or per-unit arrays of shape
+        `(n_units,)`, stored as array leaves.
 
-    def init_state(self, batch_shape: tuple[int, ...] = (), t: float = 0.0) -> SLIFState:
+        **Arguments:**
+
+        - `n_units`: number of cells (static).
+        - `tau_m`: unused (ngc-learn compatibility; finite).
+        - `resist_m`: input resistance (> 0).
+        - `thr_base` (real), `thr_jitter` (>= 0): ``threshold0`` is drawn uniformly in
+          ``thr_base`` $\\pm$ ``thr_jitter``.
+        - `thr_gain`: threshold homeostasis rate (>= 0).
+        - `refract_time`: refractory period (ms, >= 0).
+        - `key`: PRNG key for the jitter.
+        - `surrogate_type`: a surrogate name or object (static).
+        - `dtype`: the floating dtype of the thresholds and states.
+        """
+        self.n_units = n = _check_units(n_units)
+        self.tau_m = param(tau_m, "tau_m", n_units=n)
+        self.resist_m = param(resist_m, "resist_m", "positive", n_units=n)
+        self.thr_gain = param(thr_gain, "thr_gain", "nonnegative", n_units=n)
+        self.refract_time = param(refract_time, "refract_time", "nonnegative", n_units=n)
+        self.surrogate = _surrogate(surrogate_type)
+        self.threshold0 = _jittered(key, thr_base, thr_jitter, "thr_base", n, dtype)
+
+    def init_state(self, batch_shape: tuple[int, ...] = (), t: Scalar = 0.0) -> SLIFState:
         """Resting state with the initial thresholds."""
-        dtype = self.threshold0.dtype
-        zeros = jnp.zeros((*batch_shape, self.n_units), dtype)
-        return SLIFState(
-            v=zeros,
-            s=zeros,
-            thr=jnp.broadcast_to(self.threshold0, zeros.shape),
-            rfr=zeros + self.refract_time,
-            tols=zeros,
-            t=jnp.asarray(t, dtype),
-        )
+        return _initial_spike_state(self.threshold0, self.refract_time, batch_shape, t)
 
     def reset(self, state: SLIFState) -> SLIFState:
         """Resting state keeping the adapted thresholds (as ngc-learn's reset does)."""
@@ -604,15 +785,16 @@ class WTASCell(eqx.Module):
         state: SLIFState,
         j: Float[ArrayLike, "*batch n"] | None = None,
         *,
-        dt: float = 1.0,
+        dt: Scalar = 1.0,
     ) -> SLIFState:
         """Advance one step of ``dt`` ms; returns the new :class:`SLIFState`."""
-        mask = (state.rfr >= self.refract_time).astype(state.v.dtype)
-        v = _current(j, state.v) * self.resist_m * mask
+        dt = jnp.asarray(dt, state.v.dtype)
+        mask = (state.rfr >= _at(self.refract_time, state.v)).astype(state.v.dtype)
+        v = _current(j, state.v) * _at(self.resist_m, state.v) * mask
         s = self.surrogate(jax.nn.softmax(v, axis=-1), state.thr)
         s_const = jax.lax.stop_gradient(s)
         dthr = jnp.sum(s_const, axis=-1, keepdims=True) - 1.0
-        thr = jnp.maximum(state.thr + self.thr_gain * dthr, 0.025)
+        thr = jnp.maximum(state.thr + _at(self.thr_gain, state.v) * dthr, 0.025)
         rfr = (state.rfr + dt) * (1.0 - s_const) + s_const * dt
         return SLIFState(
             v=v,

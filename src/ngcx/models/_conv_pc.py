@@ -2,7 +2,7 @@ r"""Convolutional predictive coding (convolutional sparse coding) on images.
 
 A latent feature map $z$ of shape ``(batch, h, w, n_features)`` generates the image
 through a transposed convolution, $\mu = W \star^\top \phi(z)$
-(:class:`HebbianDeconvSynapse`, stride 2 by default, so an ``h x w`` code predicts a
+(:class:`DeconvSynapse`, stride 2 by default, so an ``h x w`` code predicts a
 ``2h x 2w`` image), scored by a :class:`GaussianErrorCell`. The energy is
 
 $$F = \tfrac{1}{2\sigma^2}\lVert x - \mu\rVert^2 + \gamma \sum \rho(z),$$
@@ -25,12 +25,14 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
-from .. import learning
+from .. import plasticity
 from .._custom_types import Key
+from .._params import param
 from ..cells import GaussianErrorCell, RateCell
 from ..initializers import DistributionGenerator
+from ..plasticity import Hebbian
 from ..simulation import simulate
-from ..synapses import HebbianDeconvSynapse
+from ..synapses import DeconvSynapse
 
 
 __all__ = ["ConvPC", "ConvPCMetrics", "upsample"]
@@ -47,11 +49,14 @@ class ConvPCMetrics(eqx.Module):
 class ConvPC(eqx.Module):
     """Convolutional predictive coding / sparse coding model (see the module docstring)."""
 
-    synapse: HebbianDeconvSynapse
+    synapse: DeconvSynapse
     cell: RateCell
-    sigma: float = eqx.field(static=True)
+    rule: Hebbian
+    eta: Float[Array, ""]
+    sigma: Float[Array, ""]
+    dt: Float[Array, ""]
     T: int = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
+    optim_type: str = eqx.field(static=True)
     normalize_filters: bool = eqx.field(static=True)
 
     def __init__(
@@ -63,13 +68,13 @@ class ConvPC(eqx.Module):
         kernel: int | tuple[int, int] = 5,
         stride: int = 2,
         T: int = 40,
-        tau_m: float = 20.0,
-        dt: float = 1.0,
+        tau_m: Any = 20.0,
+        dt: Any = 1.0,
         act_fx: str = "relu",
-        prior: tuple[str, float] = ("laplacian", 0.2),
-        eta: float = 2e-3,
+        prior: tuple[str, Any] = ("laplacian", 0.2),
+        eta: Any = 2e-3,
         optim_type: str = "adam",
-        sigma: float = 1.0,
+        sigma: Any = 1.0,
         normalize_filters: bool = True,
     ):
         """**Arguments:**
@@ -82,33 +87,36 @@ class ConvPC(eqx.Module):
         - `act_fx`, `prior`: the latent rate cell's activation and ``(prior, gamma)``.
         - `eta`, `optim_type`: Hebbian learning rate and optimiser.
         - `sigma`: standard deviation of the image error cell.
-        - `normalize_filters`: project each feature's filter to unit norm after updates.
+        - `normalize_filters`: project each feature's filter to unit norm after updates
+          (a projection in the optax chain, :func:`ngcx.plasticity.normalize_weights`).
+
+        Every number (`tau_m`, `dt`, the prior's gamma, `eta`, `sigma`) is an array leaf.
         """
         h, w, c = (int(v) for v in image_shape)
         if h % stride or w % stride:
             raise ValueError(f"`image_shape` {image_shape} must be divisible by `stride` {stride}.")
         if not isinstance(T, int) or T < 1:
             raise ValueError(f"`T` must be a positive int, got {T!r}.")
-        if not sigma > 0:
-            raise ValueError(f"`sigma` must be > 0, got {sigma}.")
+        if optim_type not in ("sgd", "adam", "nag"):
+            raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
-        self.synapse = HebbianDeconvSynapse(
+        self.synapse = DeconvSynapse(
             (kh, kw, n_features, c),
             (h // stride, w // stride),
             key=key,
             stride=stride,
             padding="SAME",
-            eta=eta,
-            optim_type=optim_type,
-            sign_value=-1.0,  # ascend the Hebbian rule (= descend F)
             filter_init=DistributionGenerator.gaussian(0.0, 0.1),
         )
         if normalize_filters:
             self.synapse = _unit_filters(self.synapse)
         self.cell = RateCell(n_features, tau_m=tau_m, act_fx=act_fx, prior=prior)
-        self.sigma = float(sigma)
+        self.rule = Hebbian()
+        self.eta = param(eta, "eta", "nonnegative")
+        self.sigma = param(sigma, "sigma", "positive")
+        self.dt = param(dt, "dt", "positive")
         self.T = T
-        self.dt = float(dt)
+        self.optim_type = optim_type
         self.normalize_filters = bool(normalize_filters)
 
     @property
@@ -146,8 +154,6 @@ class ConvPC(eqx.Module):
         """$F$ summed over the batch (Gaussian term plus the prior's penalty)."""
         fit = -self.error(self.reconstruct_from(z), x).L
         gamma = self.cell.prior_gamma
-        if gamma == 0:
-            return fit
         if self.cell.prior == "laplacian":
             penalty = jnp.sum(jnp.abs(z))
         elif self.cell.prior == "gaussian":
@@ -164,12 +170,22 @@ class ConvPC(eqx.Module):
         return self.reconstruct_from(z)
 
     def optimizer(self) -> optax.GradientTransformation:
-        """The synapse's optax chain."""
-        return learning.synapse_optimizer(self.synapse)
+        """The optax chain: :func:`ngcx.plasticity.hebbian` ascending the Hebbian rule
+        (descending $F$) at rate ``eta`` with ``optim_type``, then (``normalize_filters``)
+        the unit-norm projection of every feature's filter."""
+        return plasticity.hebbian(
+            self.eta,
+            self.optim_type,
+            sign=1.0,
+            normalize=1.0 if self.normalize_filters else None,
+            normalize_axis=(0, 1, 3),
+            normalize_order=2,
+        )
 
     def init_optimizer(self, optimizer: optax.GradientTransformation | None = None) -> Any:
+        """Optimiser state for ``self.synapse``."""
         opt = self.optimizer() if optimizer is None else optimizer
-        return learning.init_optimizer(opt, self.synapse)
+        return plasticity.init(opt, self.synapse)
 
     def train_step(
         self,
@@ -184,10 +200,8 @@ class ConvPC(eqx.Module):
         phi = self.cell.with_z(z).zF
         mu = self.synapse(phi)
         out = self.error(mu, x)
-        updates = self.synapse.hebbian_updates(phi, out.dmu)
-        synapse, opt_state = learning.apply_updates(self.synapse, updates, opt_state, opt)
-        if self.normalize_filters:
-            synapse = _unit_filters(synapse)
+        updates = self.rule(self.synapse, phi, out.dmu)
+        synapse, opt_state = plasticity.apply_updates(self.synapse, updates, opt_state, opt)
         model = eqx.tree_at(lambda m: m.synapse, self, synapse)
         metrics = ConvPCMetrics(
             recon_error=jnp.sum(jnp.square(x - mu)) / n, energy=self.energy(x, z) / n
@@ -195,7 +209,7 @@ class ConvPC(eqx.Module):
         return model, opt_state, metrics
 
 
-def _unit_filters(synapse: HebbianDeconvSynapse) -> HebbianDeconvSynapse:
+def _unit_filters(synapse: DeconvSynapse) -> DeconvSynapse:
     """Scale each input feature's filter ``W[:, :, f, :]`` to unit L2 norm."""
     W = synapse.weights
     norm = jnp.sqrt(jnp.sum(jnp.square(W), axis=(0, 1, 3), keepdims=True))

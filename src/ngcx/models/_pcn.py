@@ -2,8 +2,8 @@ r"""The discriminative predictive coding network of ngc-museum's ``pc_discrim``.
 
 Layers $z_0 = x$ (clamped input), hidden $z_1, \dots, z_{L-1}$ (:class:`RateCell`) and
 $z_L$ (clamped to the label while learning). Each layer is predicted from the one below
-by a :class:`HebbianSynapse`, $\mu_l = \phi(z_{l-1}) W_l$ ($\phi$ the identity for the
-input), and scored by a :class:`GaussianErrorCell`. The energy is
+by a :class:`DenseSynapse`, $\mu_l = \phi(z_{l-1}) W_l + b_l$ ($\phi$ the identity for
+the input), and scored by a :class:`GaussianErrorCell`. The energy is
 
 $$F = \sum_{l=1}^{L} \tfrac{1}{2\sigma^2}\lVert z_l - \mu_l\rVert^2 .$$
 
@@ -13,8 +13,14 @@ One training step (:meth:`PCN.train_step`):
 2. **E-step**: ``T`` steps of the rate cells' dynamics (Euler, ``dt``/``tau_m``),
    $\tau_m \dot z_l = -e_l + \phi'(z_l)\odot(e_{l+1}W_{l+1}^\top)$ with
    $e_l = (z_l - \mu_l)/\sigma^2$, which is gradient descent on $F$ in $z$;
-3. **M-step**: the Hebbian rule $\Delta W_l = \phi(z_{l-1})^\top e_l = -\partial F /
-   \partial W_l$ through optax (Adam by default).
+3. **M-step**: the :class:`~ngcx.plasticity.Hebbian` rule $\Delta W_l = \phi(z_{l-1})^\top
+   e_l = -\partial F / \partial W_l$ through the optax chain
+   :func:`ngcx.plasticity.hebbian` (Adam by default).
+
+Every number of the model is an array leaf: the learning rate ``eta``, ``sigma``, ``dt``,
+the cells' ``tau_m``, the optional ``w_decay``/``w_bound``; so
+``jax.vmap(lambda eta: train(PCN(..., eta=eta)))(etas)`` trains a sweep with one
+compilation.
 
 Prediction is the projection pass's output $\mu_L$.
 """
@@ -30,12 +36,14 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, Float
 
-from .. import activations, learning
+from .. import activations, plasticity
 from .._custom_types import Key
+from .._params import is_static_zero, param
 from ..cells import GaussianErrorCell, RateCell
 from ..initializers import Initializer
+from ..plasticity import Hebbian
 from ..simulation import simulate
-from ..synapses import HebbianSynapse
+from ..synapses import DenseSynapse
 
 
 __all__ = ["PCN", "PCNMetrics"]
@@ -51,21 +59,30 @@ class PCNMetrics(eqx.Module):
 class PCN(eqx.Module):
     """Discriminative predictive coding network (see the module docstring).
 
-    Built only from public pieces: ``synapses`` (one :class:`HebbianSynapse` per layer),
-    ``cells`` (one :class:`RateCell` per hidden layer) and ``errors`` (one
-    :class:`GaussianErrorCell` per predicted layer, with the fixed ``sigma``).
+    Built only from public pieces: ``synapses`` (one :class:`DenseSynapse` per layer),
+    ``cells`` (one :class:`RateCell` per hidden layer), the error cells (one
+    :class:`GaussianErrorCell` per predicted layer, standard deviation ``sigma``), the
+    ``rule`` (:class:`~ngcx.plasticity.Hebbian`) and the learning options of
+    :meth:`optimizer` (``eta``, ``optim_type``, ``w_decay``, ``w_bound``).
 
-    ``sigma`` is a static constant of the model (the error cells are rebuilt from it when
-    traced), so XLA folds it into the step: a traced variance makes XLA copy a hidden
-    state on every inference step (measured: ~7% slower at batch 512). To learn the
-    variance, use :class:`GaussianErrorCell` directly.
+    ``sigma`` is an array leaf by default (sweepable, differentiable). ``fold_sigma=True``
+    stores it as a static Python float instead, so XLA folds it into the step: measured
+    with ``benchmarks/pcn.py`` on this machine's CPU, folding made no difference we could
+    measure at batch 64 and was about 7% faster at batch 512 in an earlier release (a
+    traced variance made XLA copy a hidden state on every inference step).
     """
 
-    synapses: tuple[HebbianSynapse, ...]
+    synapses: tuple[DenseSynapse, ...]
     cells: tuple[RateCell, ...]
-    sigma: float = eqx.field(static=True)
+    rule: Hebbian
+    eta: Float[Array, ""]
+    sigma: Float[Array, ""]
+    dt: Float[Array, ""]
+    w_decay: Float[Array, ""] | None
+    w_bound: Float[Array, ""] | None
     T: int = eqx.field(static=True)
-    dt: float = eqx.field(static=True)
+    optim_type: str = eqx.field(static=True)
+    folded_sigma: float | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -73,62 +90,70 @@ class PCN(eqx.Module):
         *,
         key: Key,
         T: int = 20,
-        tau_m: float = 20.0,
-        dt: float = 1.0,
+        tau_m: Any = 20.0,
+        dt: Any = 1.0,
         act_fx: str = "relu",
-        eta: float = 1e-3,
+        eta: Any = 1e-3,
         optim_type: str = "adam",
         weight_init: Initializer | None = None,
         use_bias: bool = True,
-        w_decay: float = 0.0,
-        w_bound: float = 0.0,
-        sigma: float = 1.0,
+        w_decay: Any = 0.0,
+        w_bound: Any = 0.0,
+        sigma: Any = 1.0,
+        fold_sigma: bool = False,
     ):
         """**Arguments:**
 
         - `sizes`: layer sizes, input first, output last (at least 2).
         - `key`: PRNG key for the weights.
-        - `T`: E-step length; `tau_m`, `dt`: rate-cell time constant and step (ms).
+        - `T`: E-step length (static); `tau_m` (> 0), `dt` (> 0): rate-cell time constant
+          and step (ms), leaves.
         - `act_fx`: hidden activation (a name in :mod:`ngcx.activations`).
-        - `eta`, `optim_type`, `w_decay`, `w_bound`: the synapses' learning options.
+        - `eta` (>= 0), `optim_type` (``"sgd"``, ``"adam"``, ``"nag"``), `w_decay` (>= 0),
+          `w_bound` (>= 0; > 0 soft-bounds and clips the weights as ngc-learn's
+          ``HebbianSynapse``): the learning options of :meth:`optimizer`. A concrete 0 for
+          `w_decay` or `w_bound` leaves the term out.
         - `weight_init`: initialiser (default: fan-in Gaussian); `use_bias`: biases.
-        - `sigma`: the error cells' standard deviation.
+        - `sigma` (> 0): the error cells' standard deviation; `fold_sigma`: store it as a
+          static constant (see the class docstring).
         """
         sizes = tuple(int(s) for s in sizes)
         if len(sizes) < 2 or any(s <= 0 for s in sizes):
             raise ValueError(f"`sizes` needs at least two positive layer sizes, got {sizes}.")
-        if not isinstance(T, int) or T < 0:
+        if not isinstance(T, int) or isinstance(T, bool) or T < 0:
             raise ValueError(f"`T` must be a non-negative int, got {T!r}.")
-        if not dt > 0 or not tau_m > 0:
-            raise ValueError(f"`dt` and `tau_m` must be > 0, got dt={dt}, tau_m={tau_m}.")
         if act_fx not in activations.ACTIVATIONS:
             raise ValueError(f"`act_fx`: unknown activation {act_fx!r}.")
+        if optim_type not in ("sgd", "adam", "nag"):
+            raise ValueError(f"`optim_type` must be 'sgd', 'adam' or 'nag', got {optim_type!r}.")
+        self.dt = param(dt, "dt", "positive")
+        param(tau_m, "tau_m", "positive")
         keys = jax.random.split(key, len(sizes) - 1)
         self.synapses = tuple(
-            HebbianSynapse(
-                (n_in, n_out),
-                key=k,
-                eta=eta,
-                optim_type=optim_type,
-                weight_init=weight_init,
-                use_bias=use_bias,
-                w_decay=w_decay,
-                w_bound=w_bound,
-                sign_value=-1.0,  # ascend the Hebbian rule (= descend F), as ngc-museum
-            )
+            DenseSynapse((n_in, n_out), key=k, weight_init=weight_init, use_bias=use_bias)
             for k, n_in, n_out in zip(keys, sizes[:-1], sizes[1:], strict=True)
         )
         self.cells = tuple(RateCell(n, tau_m=tau_m, act_fx=act_fx) for n in sizes[1:-1])
-        if not sigma > 0:
-            raise ValueError(f"`sigma` must be > 0, got {sigma}.")
-        self.sigma = float(sigma)
+        self.rule = Hebbian()
+        self.eta = param(eta, "eta", "nonnegative")
+        self.sigma = param(sigma, "sigma", "positive")
+        self.w_decay = None if is_static_zero(w_decay) else param(w_decay, "w_decay", "nonnegative")
+        self.w_bound = None if is_static_zero(w_bound) else param(w_bound, "w_bound", "nonnegative")
         self.T = T
-        self.dt = float(dt)
+        self.optim_type = optim_type
+        if fold_sigma:
+            try:
+                self.folded_sigma = float(sigma)
+            except (TypeError, jax.errors.ConcretizationTypeError):
+                raise ValueError("`fold_sigma=True` needs a concrete `sigma`.") from None
+        else:
+            self.folded_sigma = None
 
     @property
     def errors(self) -> tuple[GaussianErrorCell, ...]:
         """One Gaussian error cell per predicted layer (standard deviation ``sigma``)."""
-        return tuple(GaussianErrorCell(n, sigma=self.sigma) for n in self.sizes[1:])
+        sigma = self.sigma if self.folded_sigma is None else self.folded_sigma
+        return tuple(GaussianErrorCell(n, sigma=sigma) for n in self.sizes[1:])
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -212,27 +237,36 @@ class PCN(eqx.Module):
         x: Float[Array, "*batch n_in"],
         y: Float[Array, "*batch n_out"],
         zs: Sequence[Float[Array, "*batch _"]],
-    ) -> tuple[HebbianSynapse, ...]:
+    ) -> tuple[DenseSynapse, ...]:
         """M-step rule at hidden states ``zs``: $\\Delta W_l = \\phi(z_{l-1})^\\top e_l$ for
         every synapse (updates shaped like ``self.synapses``)."""
         pre, errs = self._errors(x, y, zs)
         return self._updates(pre, errs)
 
-    def _updates(self, pre: list[Array], errs: list[Any]) -> tuple[HebbianSynapse, ...]:
+    def _updates(self, pre: list[Array], errs: list[Any]) -> tuple[DenseSynapse, ...]:
         layers = zip(self.synapses, pre, errs, strict=True)
-        return tuple(syn.hebbian_updates(p, err.dmu) for syn, p, err in layers)
+        return tuple(self.rule(syn, p, err.dmu) for syn, p, err in layers)
 
     # -- learning -------------------------------------------------------------------
 
     def optimizer(self) -> optax.GradientTransformation:
-        """The optax chain of the synapses' options: one chain over all of them when they
-        share their options (the usual case, one step counter), else one per synapse."""
-        return learning.synapses_optimizer(self.synapses)
+        """The optax chain of the learning options (:func:`ngcx.plasticity.hebbian`
+        ascending the Hebbian rule, i.e. descending $F$): ``eta``, ``optim_type``,
+        ``w_decay``, and ``w_bound`` (soft bound and clip, as ngc-learn's
+        ``HebbianSynapse``). One chain over all synapses (one step counter)."""
+        return plasticity.hebbian(
+            self.eta,
+            self.optim_type,
+            sign=1.0,
+            w_decay=0.0 if self.w_decay is None else self.w_decay,
+            w_bound=0.0 if self.w_bound is None else self.w_bound,
+            soft_bound=True,
+        )
 
     def init_optimizer(self, optimizer: optax.GradientTransformation | None = None) -> Any:
         """Optimiser state for ``self.synapses``."""
         opt = self.optimizer() if optimizer is None else optimizer
-        return learning.init_optimizer(opt, self.synapses)
+        return plasticity.init(opt, self.synapses)
 
     def train_step(
         self,
@@ -252,6 +286,6 @@ class PCN(eqx.Module):
         pre, errs = self._errors(x, y, zs)
         e1 = -sum((err.L for err in errs), start=jnp.zeros((), x.dtype))
         updates = self._updates(pre, errs)
-        synapses, opt_state = learning.apply_updates(self.synapses, updates, opt_state, opt)
+        synapses, opt_state = plasticity.apply_updates(self.synapses, updates, opt_state, opt)
         model = eqx.tree_at(lambda m: m.synapses, self, synapses)
         return model, opt_state, PCNMetrics(energy=e1 / n)

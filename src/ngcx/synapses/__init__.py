@@ -1,62 +1,40 @@
-"""Synapses: differentiable maps whose plastic values are ordinary array fields."""
+"""Synapses: differentiable maps whose plastic values are ordinary array fields.
 
+A synapse does not know its learning rule or its optimiser (see :mod:`ngcx.plasticity`,
+which also holds ngc-learn's plastic-synapse constructors such as ``HebbianSynapse``).
+Every synapse derives from :class:`AbstractSynapse`: ``__call__``, ``backtransmit``,
+``contract`` (the weight-shaped correlation that rules use), ``bias_contract``, ``updates``.
+"""
+
+from ._base import AbstractSynapse as AbstractSynapse
 from ._conv import (
     ConvSynapse as ConvSynapse,
     DeconvSynapse as DeconvSynapse,
-    HebbianConvSynapse as HebbianConvSynapse,
-    HebbianDeconvSynapse as HebbianDeconvSynapse,
     StaticConvSynapse as StaticConvSynapse,
     StaticDeconvSynapse as StaticDeconvSynapse,
-    TraceSTDPConvSynapse as TraceSTDPConvSynapse,
-    TraceSTDPDeconvSynapse as TraceSTDPDeconvSynapse,
-    conv_hebbian_rule as conv_hebbian_rule,
-    conv_trace_stdp_rule as conv_trace_stdp_rule,
 )
 from ._dense import (
     DenseSynapse as DenseSynapse,
-    HebbianSynapse as HebbianSynapse,
-    hebbian_rule as hebbian_rule,
+    StaticSynapse as StaticSynapse,
+    outer_sum as outer_sum,
 )
 from ._mps import (
     MPSSynapse as MPSSynapse,
     decompose_to_mps as decompose_to_mps,
     mps_to_matrix as mps_to_matrix,
 )
-from ._plasticity import HebbianOptions as HebbianOptions
-from ._stdp import (
-    EventSTDPSynapse as EventSTDPSynapse,
-    ExpSTDPSynapse as ExpSTDPSynapse,
-    MSTDPETSynapse as MSTDPETSynapse,
-    TraceSTDPSynapse as TraceSTDPSynapse,
-    event_stdp_rule as event_stdp_rule,
-    exp_stdp_rule as exp_stdp_rule,
-    trace_stdp_rule as trace_stdp_rule,
-)
 
 
 __all__ = [
+    "AbstractSynapse",
     "ConvSynapse",
     "DeconvSynapse",
     "DenseSynapse",
-    "EventSTDPSynapse",
-    "ExpSTDPSynapse",
-    "MSTDPETSynapse",
-    "TraceSTDPSynapse",
-    "event_stdp_rule",
-    "exp_stdp_rule",
-    "trace_stdp_rule",
-    "HebbianConvSynapse",
-    "HebbianDeconvSynapse",
-    "HebbianOptions",
-    "HebbianSynapse",
     "MPSSynapse",
     "StaticConvSynapse",
     "StaticDeconvSynapse",
-    "TraceSTDPConvSynapse",
-    "TraceSTDPDeconvSynapse",
-    "conv_hebbian_rule",
-    "conv_trace_stdp_rule",
+    "StaticSynapse",
     "decompose_to_mps",
     "mps_to_matrix",
-    "hebbian_rule",
+    "outer_sum",
 ]

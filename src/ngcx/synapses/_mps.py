@@ -7,6 +7,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import float_array
+from .._params import param
 from .._shapes import left_pad_rank
 
 
@@ -49,9 +50,9 @@ class MPSSynapse(eqx.Module):
     core1: Float[Array, "1 n_in bond"]
     core2: Float[Array, "bond n_out 1"]
     biases: Float[Array, " n_out"] | None
-    resist_scale: float = eqx.field(static=True)
+    resist_scale: Float[Array, ""]
 
-    def __init__(self, core1, core2, biases=None, resist_scale: float = 1.0):
+    def __init__(self, core1, core2, biases=None, resist_scale: float | Float[ArrayLike, ""] = 1.0):
         c1, c2 = float_array(core1, "core1"), float_array(core2, "core2")
         if c1.ndim != 3 or c2.ndim != 3 or c1.shape[0] != 1 or c2.shape[2] != 1:
             raise ValueError(
@@ -61,11 +62,11 @@ class MPSSynapse(eqx.Module):
             raise ValueError(f"bond dimensions differ: {c1.shape[2]} and {c2.shape[0]}.")
         self.core1, self.core2 = c1, c2
         self.biases = None if biases is None else float_array(biases, "biases")
-        self.resist_scale = float(resist_scale)
+        self.resist_scale = param(resist_scale, "resist_scale")
 
     @classmethod
     def from_matrix(
-        cls, W, bond_dim: int = 16, biases=None, resist_scale: float = 1.0
+        cls, W, bond_dim: int = 16, biases=None, resist_scale: float | Float[ArrayLike, ""] = 1.0
     ) -> MPSSynapse:
         """Compress the dense weights ``W`` (``(n_in, n_out)``) with :func:`decompose_to_mps`."""
         return cls(*decompose_to_mps(W, bond_dim), biases=biases, resist_scale=resist_scale)
