@@ -400,3 +400,25 @@ def plasticity_uniform():
     from ngcx.initializers import DistributionGenerator
 
     return DistributionGenerator.uniform(0.1, 0.9)
+
+
+def test_apply_updates_lands_exactly_on_the_bounds_and_equals_plain_optax(getkey):
+    syn = DenseSynapse((6, 4), key=getkey())
+    upd = syn.updates(3.0 * jax.random.normal(getkey(), (6, 4)))
+    for opt in (
+        stdp(0.5, w_bound=1.0, w_eps=0.01, tau_w=5.0),
+        hebbian(0.5, "adam", w_bound=0.3, nonnegative=True, mask=jnp.eye(6, 4)),
+        hebbian(0.5, normalize=2.0),
+        clip_weights(-0.2, 0.2),
+    ):
+        state = plasticity.init(opt, syn)
+        fast, _ = plasticity.apply_updates(syn, upd, state, opt)
+        with jax.numpy_dtype_promotion("standard"):
+            steps, _ = opt.update(plasticity.plastic(upd), state, plasticity.plastic(syn))
+        plain = optax.apply_updates(syn.weights, steps.weights)
+        np.testing.assert_allclose(fast.weights, plain, atol=1e-6)
+    low_high = stdp(0.5, w_bound=1.0, w_eps=0.01)
+    fast, _ = plasticity.apply_updates(syn, upd, plasticity.init(low_high, syn), low_high)
+    low, high = np.float32(0.01), np.float32(1.0) - np.float32(0.01)
+    assert fast.weights.min() >= low and fast.weights.max() <= high  # exactly on the bounds
+    assert int(jnp.sum(fast.weights == high)) > 0 and int(jnp.sum(fast.weights == low)) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+import equinox as eqx
 import jax
 
 
@@ -31,18 +32,42 @@ class FlatStep(Generic[S]):
     ```
 
     The step compiles once per distinct shape/dtype of ``args`` (see :attr:`compilations`).
+
+    `dynamic` (an Equinox filter spec shaped like `state`, e.g.
+    ``(ngcx.plasticity.plastic_mask(model), True)``) folds every leaf where it is false
+    into the compiled step as a constant: those leaves (time constants, learning rates,
+    sigma ...) must not change in the step, and XLA can fold them into the arithmetic and
+    skips passing them on every call. The model's parameters stay ordinary leaves; only
+    this step treats them as fixed. :attr:`state` always returns the whole state.
     """
 
-    def __init__(self, fn: Callable[..., tuple[S, Any]], state: S, donate: bool = False):
-        leaves, self._treedef = jax.tree_util.tree_flatten(state)
+    def __init__(
+        self,
+        fn: Callable[..., tuple[S, Any]],
+        state: S,
+        donate: bool = False,
+        dynamic: Any = None,
+    ):
+        if dynamic is None:
+            moving, self._constants = state, None
+        else:
+            moving, self._constants = eqx.partition(state, dynamic)
+        self._dynamic = dynamic
+        leaves, self._treedef = jax.tree_util.tree_flatten(moving)
         self._leaves = list(leaves)
         treedef = self._treedef
+        constants = self._constants
 
         self._traces = 0
 
         def flat(leaves, *args):
             self._traces += 1  # runs once per trace, i.e. once per compilation
-            new_state, aux = fn(jax.tree_util.tree_unflatten(treedef, leaves), *args)
+            current = jax.tree_util.tree_unflatten(treedef, leaves)
+            if constants is not None:
+                current = eqx.combine(current, constants)
+            new_state, aux = fn(current, *args)
+            if dynamic is not None:
+                new_state, _ = eqx.partition(new_state, dynamic)
             new_leaves, new_def = jax.tree_util.tree_flatten(new_state)
             if new_def != treedef:
                 raise ValueError(
@@ -64,11 +89,16 @@ class FlatStep(Generic[S]):
 
     @property
     def state(self) -> S:
-        """The current state, rebuilt from the leaves."""
-        return jax.tree_util.tree_unflatten(self._treedef, self._leaves)
+        """The current state, rebuilt from the leaves (and the folded constants)."""
+        moving = jax.tree_util.tree_unflatten(self._treedef, self._leaves)
+        if self._constants is None:
+            return moving
+        return eqx.combine(moving, self._constants)
 
     @state.setter
     def state(self, value: S) -> None:
+        if self._dynamic is not None:
+            value, _ = eqx.partition(value, self._dynamic)
         leaves, treedef = jax.tree_util.tree_flatten(value)
         if treedef != self._treedef:  # type: ignore[operator]
             raise ValueError("`state` must keep the structure the step was built with.")

@@ -18,8 +18,12 @@ work. :func:`param` converts and validates one:
 
 :func:`bcast` pads a per-unit parameter with leading size-1 axes so that it broadcasts
 against a state of shape ``(*batch, n)`` under ``jax_numpy_rank_promotion="raise"``.
-:func:`is_static_zero` tells whether a value is a concrete zero, the only case where a
-parameter may remove a term at construction (a traced value always keeps the term).
+:func:`is_static_zero` / :func:`is_static_one` tell whether a value is a concrete zero /
+one: the only case where a parameter may remove a term, at construction or at trace time
+when a module is closed over by ``jax.jit`` (a traced value always keeps the term; the
+result is the same either way). This is how a trainer that folds a model's constants
+into its compiled step (:class:`ngcx.FlatStep`'s ``dynamic``) gets the plain-JAX
+arithmetic.
 """
 
 from __future__ import annotations
@@ -32,7 +36,15 @@ import numpy as np
 from jaxtyping import Array
 
 
-__all__ = ["Domain", "param", "optional_param", "bcast", "is_concrete", "is_static_zero"]
+__all__ = [
+    "Domain",
+    "param",
+    "optional_param",
+    "bcast",
+    "is_concrete",
+    "is_static_zero",
+    "is_static_one",
+]
 
 #: The domains :func:`param` checks.
 Domain = Literal["real", "positive", "nonnegative", "unit", "unit_open", "unit_half_open"]
@@ -150,3 +162,11 @@ def is_static_zero(x: Any) -> bool:
     if not is_concrete(x):
         return False
     return bool(np.all(np.asarray(x) == 0))
+
+
+def is_static_one(x: Any) -> bool:
+    """``True`` when ``x`` is a concrete value equal to one everywhere (a multiply by it can
+    be left out at trace time; XLA keeps ``x * 1.0`` in some fusions)."""
+    if x is None or not is_concrete(x):
+        return False
+    return bool(np.all(np.asarray(x) == 1))

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm import tqdm
 
-from . import io
+from . import io, plasticity
 from ._flat import FlatStep
 from .data import load_digits, train_test_split
 from .models import PCN, ConvPC, upsample
@@ -80,12 +80,24 @@ def make_pcn_step(model: PCN, optimizer: Any) -> Any:
 
 
 def pcn_trainer(
-    model: PCN, optimizer: Any = None, opt_state: Any = None, parallel: DataParallel | None = None
+    model: PCN,
+    optimizer: Any = None,
+    opt_state: Any = None,
+    parallel: DataParallel | None = None,
+    fold_constants: bool = True,
 ) -> FlatStep:
     """A :class:`ngcx.FlatStep` over ``(model, opt_state)``: ``metrics = trainer(x, y)``
     runs one jitted training step; ``trainer.state`` is ``(model, opt_state)``. With
     `parallel` the state is replicated over its devices (pass batches through
-    ``parallel.shard_batch``)."""
+    ``parallel.shard_batch``).
+
+    `fold_constants` (default) compiles the model's non-plastic leaves (``tau_m``, ``dt``,
+    ``sigma``, ``eta``, the synapses' ``resist_scale``) into the step as constants and
+    passes only the weights, biases and optimiser state: measured with
+    ``python benchmarks/pcn.py`` on this machine's CPU it makes a batch-1 step about 15%
+    faster (0.124 ms unfolded, 0.107 ms folded; the plain-JAX twin 0.107 ms). Pass
+    ``False`` to keep every leaf an argument (e.g. to change a time constant between
+    calls without rebuilding the trainer)."""
     opt = model.optimizer() if optimizer is None else optimizer
     state = model.init_optimizer(opt) if opt_state is None else opt_state
     if parallel is not None:
@@ -96,7 +108,8 @@ def pcn_trainer(
         m, s, metrics = m.train_step(s, x, y, optimizer=opt)
         return (m, s), metrics
 
-    return FlatStep(step, (model, state))
+    dynamic = (plasticity.plastic_mask(model), True) if fold_constants else None
+    return FlatStep(step, (model, state), dynamic=dynamic)
 
 
 def _parallel(devices: int | None, batch_size: int | None) -> DataParallel | None:
@@ -287,7 +300,10 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
         m, s, metrics = m.train_step(s, x, optimizer=opt)
         return (m, s), metrics
 
-    trainer = FlatStep(step, (model, model.init_optimizer(opt)))
+    # the model's constants (tau_m, dt, sigma, the prior's gamma) are compiled in, as in
+    # pcn_trainer; only the filters and the optimiser state move
+    dynamic = (plasticity.plastic_mask(model), True)
+    trainer = FlatStep(step, (model, model.init_optimizer(opt)), dynamic=dynamic)
     reconstruct = jax.jit(ConvPC.reconstruct)
     rng = np.random.default_rng(config.seed)
     n_batches = len(x_train) // config.batch_size

@@ -22,10 +22,11 @@ from typing import Any, TypeAlias
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._custom_types import Key, Scalar
-from .._params import bcast, is_static_zero, optional_param, param
+from .._params import bcast, is_concrete, is_static_one, is_static_zero, optional_param, param
 from ..diffeq import INTEGRATORS, AbstractIntegrator, Euler, get_integrator
 from ..surrogates import AbstractSurrogate
 from ._base import AbstractSpikingCell
@@ -56,6 +57,11 @@ def _at(p: Array, like: Array) -> Array:
     """Parameter `p` (scalar or per-unit) ready to combine with `like` (``(*batch, n)``):
     left-padded to its rank and cast to its dtype."""
     return bcast(p, like.ndim).astype(like.dtype)
+
+
+def _never_adapts(tau_theta: Array) -> bool:
+    """A concrete ``tau_theta <= 0`` everywhere: no threshold adaptation at all."""
+    return is_concrete(tau_theta) and bool(np.all(np.asarray(tau_theta) <= 0))
 
 
 def _integrator_name(integrator: AbstractIntegrator) -> str:
@@ -211,18 +217,23 @@ class _AbstractLIF(AbstractSpikingCell):
             j = j * (state.rfr >= _at(self.refract_time, v)).astype(v.dtype)
         v_new = self._integrate(v, j, dt)
         s_raw = self.surrogate(v_new, self.threshold(state))
-        v_new = v_new * (1.0 - s_raw) + s_raw * _at(self.v_reset, v)
+        v_new = v_new * (1.0 - s_raw)
+        if not is_static_zero(self.v_reset):  # a concrete 0 (closed over) adds nothing
+            v_new = v_new + s_raw * _at(self.v_reset, v)
         s = self._constrain(s_raw, v, key)
         s_const = jax.lax.stop_gradient(s_raw)
         rfr = (state.rfr + dt) * (1.0 - s_const)  # a timer: no gradient
         # tau_theta <= 0: no adaptation (decay 1, no increment), selected on the parameters
         # (scalar or per unit), so the per-element update is one multiply-add
-        tau_theta = _at(self.tau_theta, v)
-        adapting = tau_theta > 0
-        decay = jnp.exp(-dt / jnp.where(adapting, tau_theta, 1.0))
-        decay = jnp.where(adapting, decay, 1.0)
-        theta_plus = jnp.where(adapting, _at(self.theta_plus, v), 0.0)
-        theta = state.thr_theta * decay + theta_plus * s_const
+        if _never_adapts(self.tau_theta):  # concrete tau_theta <= 0 everywhere
+            theta = state.thr_theta
+        else:
+            tau_theta = _at(self.tau_theta, v)
+            adapting = tau_theta > 0
+            decay = jnp.exp(-dt / jnp.where(adapting, tau_theta, 1.0))
+            decay = jnp.where(adapting, decay, 1.0)
+            theta_plus = jnp.where(adapting, _at(self.theta_plus, v), 0.0)
+            theta = state.thr_theta * decay + theta_plus * s_const
         if self.v_min is not None:
             v_new = jnp.maximum(v_new, _at(self.v_min, v))
         return SpikeState(
@@ -357,7 +368,12 @@ class LIFCell(_AbstractLIF):
         self, v: Float[Array, "*batch n"], j: Float[Array, "*batch n"]
     ) -> Float[Array, "*batch n"]:
         r"""$g_L (v_{\text{rest}} - v) + j$ (mV)."""
-        return _at(self.conduct_leak, v) * (_at(self.v_rest, v) - v) + j
+        # concrete zeros/ones (a cell closed over by jit) are folded at trace time: XLA
+        # keeps 0 - v and x * 1 (IEEE signed zeros), which costs a pass under BPTT
+        leak = -v if is_static_zero(self.v_rest) else _at(self.v_rest, v) - v
+        if not is_static_one(self.conduct_leak):
+            leak = _at(self.conduct_leak, v) * leak
+        return leak + j
 
 
 class IFCell(_AbstractLIF):

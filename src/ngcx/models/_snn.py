@@ -29,7 +29,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import plasticity
 from .._custom_types import Key
-from .._params import param
+from .._params import is_concrete, param
 from ..cells import LIFCell, PoissonCell, SpikeState, VarTrace
 from ..initializers import DistributionGenerator
 from ..ops import normalize_matrix
@@ -407,7 +407,14 @@ class SurrogateSNN(eqx.Module):
         ``logit_scale``) behind ``jax.lax.stop_gradient``, except, with
         ``learn_dynamics``, the cells' ``tau_m`` (clamped to ``>= dt``, the resistance set
         to ``tau_m / dt``) and ``thr``. Applied once, outside the time loop."""
-        stop = jax.lax.stop_gradient
+
+        def stop(tree: Any) -> Any:
+            # a concrete constant (folded by the trainer) has no gradient: leave it
+            # concrete, so the cells can drop terms it zeroes at trace time
+            return jax.tree_util.tree_map(
+                lambda a: a if is_concrete(a) else jax.lax.stop_gradient(a), tree
+            )
+
         W1 = eqx.tree_at(lambda s: s.resist_scale, self.W1, stop(self.W1.resist_scale))
         W2 = eqx.tree_at(lambda s: s.resist_scale, self.W2, stop(self.W2.resist_scale))
         hidden, output, dt, scale = stop((self.hidden, self.output, self.dt, self.logit_scale))
@@ -464,6 +471,27 @@ class SurrogateSNN(eqx.Module):
         """Mean softmax cross-entropy of the spike-count logits."""
         logits = self(x, key)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    def trainable(self) -> Any:
+        """An Equinox filter spec (a PyTree of booleans shaped like the model) of the
+        leaves that training changes: the synapses' weights and biases, and with
+        ``learn_dynamics`` the cells' ``tau_m`` and ``thr``. Use it with
+        ``eqx.partition`` to differentiate only those (the other leaves get a zero
+        gradient anyway) and to fold the rest into a compiled step
+        (:class:`ngcx.FlatStep`'s ``dynamic``)."""
+        spec = jax.tree_util.tree_map(lambda _: False, self)
+        spec = eqx.tree_at(
+            lambda m: (m.W1.weights, m.W1.biases, m.W2.weights, m.W2.biases),
+            spec,
+            (True, True, True, True),
+        )
+        if self.learn_dynamics:
+            spec = eqx.tree_at(
+                lambda m: (m.hidden.tau_m, m.hidden.thr, m.output.tau_m, m.output.thr),
+                spec,
+                (True, True, True, True),
+            )
+        return spec
 
 
 def _strong(tree: Any) -> Any:

@@ -18,6 +18,7 @@ import jax
 import optax
 
 from ..synapses import AbstractSynapse
+from ._transforms import projection_of
 
 
 __all__ = ["plastic_mask", "plastic", "init", "apply_updates", "per_module"]
@@ -61,18 +62,29 @@ def init(optimizer: optax.GradientTransformation, module: Any) -> Any:
 def apply_updates(
     module: M, updates: Any, opt_state: Any, optimizer: optax.GradientTransformation
 ) -> tuple[M, Any]:
-    """Run `optimizer` on a rule's `updates` (shaped like `module`; only the synapses'
+    r"""Run `optimizer` on a rule's `updates` (shaped like `module`; only the synapses'
     weights and biases are read) and apply the step; projections are part of the chain.
+    For a chain of :func:`ngcx.plasticity.hebbian` / :func:`ngcx.plasticity.stdp` (or a
+    projection transform) the new weights are computed as $\Pi(W + u)$ directly, one pass
+    and exactly on the bounds, instead of $W + (\Pi(W + u) - W)$.
 
     **Returns:** ``(new_module, new_opt_state)``.
     """
     mask = plastic_mask(module)
     params = eqx.filter(module, mask)
     grads = eqx.filter(updates, mask)
+    fast = projection_of(optimizer)
     # optax mixes its int32 step count with floats; keep working under strict promotion
     with jax.numpy_dtype_promotion("standard"):
-        steps, opt_state = optimizer.update(grads, opt_state, params)
-    return eqx.apply_updates(module, steps), opt_state
+        if fast is None:
+            steps, opt_state = optimizer.update(grads, opt_state, params)
+            return eqx.apply_updates(module, steps), opt_state
+        # a chain of ngcx.plasticity ending in projections: land exactly on Pi(W + u)
+        core_update, project = fast
+        steps, opt_state = core_update(grads, opt_state, params)
+        moved = eqx.apply_updates(module, steps)
+        projected = project(eqx.filter(moved, mask))
+    return eqx.combine(projected, moved), opt_state
 
 
 class PerModuleState(NamedTuple):

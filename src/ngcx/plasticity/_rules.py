@@ -71,7 +71,9 @@ class Hebbian(AbstractRule):
         """**Arguments:** `synapse`; `pre`, `post`: activity shaped like the synapse's input
         and output (any batch axes). **Returns:** updates shaped like `synapse`."""
         _check_synapse(synapse)
-        dW = (self.pre_wght * self.post_wght) * synapse.contract(pre, post)
+        # scalars scale the presynaptic factor, before the contraction (linear in it):
+        # a batch of vectors rather than the weight-shaped result
+        dW = synapse.contract((self.pre_wght * self.post_wght) * pre, post)
         db = None if synapse.biases is None else self.post_wght * synapse.bias_contract(post)
         return synapse.updates(dW, db)
 
@@ -125,15 +127,16 @@ class TraceSTDP(AbstractRule):
         """The weight-shaped $\\Delta W$ (see the class docstring)."""
         _check_synapse(synapse)
         W = synapse.weights
-        ltp = synapse.contract(pre_trace - self.pretrace_target, post)
+        # the amplitudes scale the presynaptic factor before the contraction (it is
+        # linear): a vector per sample instead of a weight-shaped product
+        dW = synapse.contract(self.A_plus * (pre_trace - self.pretrace_target), post)
         if self.soft_bounds:
-            ltp = ltp * jnp.power(jnp.maximum(self.w_bound - W, 0.0), self.mu)
-        dW = self.A_plus * ltp
+            dW = dW * jnp.power(jnp.maximum(self.w_bound - W, 0.0), self.mu)
         if self.depression:
-            ltd = synapse.contract(pre, post_trace)
+            ltd = synapse.contract(self.A_minus * pre, post_trace)
             if self.soft_bounds:
                 ltd = ltd * jnp.power(jnp.maximum(W, 0.0), self.mu)
-            dW = dW - self.A_minus * ltd
+            dW = dW - ltd
         return dW
 
     def __call__(self, synapse: S, pre: Any, post: Any, pre_trace: Any, post_trace: Any) -> S:
@@ -184,14 +187,14 @@ class ExpSTDP(AbstractRule):
         _check_synapse(synapse)
         W = synapse.weights
         decay_w = jnp.exp(-self.exp_beta * W)
-        ltp = decay_w * synapse.contract(pre_trace, post)
+        corr = synapse.contract(self.A_plus * pre_trace, post)
+        if self.depression:
+            corr = corr - synapse.contract(self.A_minus * pre, post_trace)
+        dW = decay_w * corr
         if self.target_term:
             bounded = jnp.exp(-self.exp_beta * (self.w_bound - W))
-            tar = jnp.full_like(pre_trace, 1.0) * self.pretrace_target
-            ltp = ltp - bounded * synapse.contract(tar, post)
-        dW = self.A_plus * ltp
-        if self.depression:
-            dW = dW - self.A_minus * decay_w * synapse.contract(pre, post_trace)
+            tar = jnp.full_like(pre_trace, 1.0) * (self.A_plus * self.pretrace_target)
+            dW = dW - bounded * synapse.contract(tar, post)
         return synapse.updates(dW)
 
 

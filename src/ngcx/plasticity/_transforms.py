@@ -29,6 +29,7 @@ compiles once. A term is left out only for a concrete zero (a traced value keeps
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -167,18 +168,62 @@ def add_leak(tau_w: Any) -> optax.GradientTransformation:
     return _stateless(lambda u, w: u - rate * w, "add_leak")
 
 
+#: projections known by their ``update`` function: ``update -> (update before the
+#: projections, projection of a params tree)``; :func:`ngcx.plasticity.apply_updates` uses
+#: it to land exactly on $\Pi(W + u)$ in one pass (plain optax use goes through
+#: ``update``, which returns $\Pi(W + u) - W$: the same weights to rounding).
+_PROJECTED: weakref.WeakKeyDictionary[
+    Callable[..., Any], tuple[Callable[..., Any], Callable[[Any], Any]]
+] = weakref.WeakKeyDictionary()
+
+
+def _project_tree(fn: Callable[[Any], Any], params: Any) -> Any:
+    mask = weights_mask(params)
+    return jax.tree_util.tree_map(lambda w, m: fn(w) if m else w, params, mask)
+
+
+def _projected(
+    core: optax.GradientTransformation, projection: Callable[[Any], Any], name: str
+) -> optax.GradientTransformation:
+    r"""`core`, then the projection $\Pi$ of the weights: $u \leftarrow \Pi(W + u) - W$."""
+
+    def update_fn(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        updates, state = core.update(updates, state, params)
+        if params is None:
+            raise ValueError(f"`{name}` needs `params` in `update`.")
+        moved = optax.apply_updates(params, updates)
+        return jax.tree_util.tree_map(
+            lambda new, old: new - old, _project_tree(projection, moved), params
+        ), state
+
+    _PROJECTED[update_fn] = (core.update, lambda params: _project_tree(projection, params))
+    return optax.GradientTransformation(core.init, update_fn)
+
+
 def _project(fn: Callable[[Any], Any], name: str) -> optax.GradientTransformation:
-    """A projection $\\Pi$ on the weights as a transform: $u \\leftarrow \\Pi(W + u) - W$."""
-    return _stateless(lambda u, w: fn(w + u) - w, name)
+    r"""A projection $\Pi$ on the weights as a transform: $u \leftarrow \Pi(W + u) - W$."""
+    return _projected(optax.identity(), fn, name)
 
 
-def clip_weights(low: Any = None, high: Any = None) -> optax.GradientTransformation:
-    """Projection: the new weights are clipped to ``[low, high]`` (``None``: open side)."""
+def projection_of(
+    transform: optax.GradientTransformation,
+) -> tuple[Callable[..., Any], Callable[[Any], Any]] | None:
+    """``(update before the projections, projection)`` of a chain built by :func:`hebbian`,
+    :func:`stdp` or a projection transform; ``None`` for any other transformation."""
+    return _PROJECTED.get(transform.update)
+
+
+def _clipper(low: Any, high: Any) -> Callable[[Any], Any]:
     lo = None if low is None else param(low, "low")
     hi = None if high is None else param(high, "high")
     if lo is not None and hi is not None and is_concrete((lo, hi)) and float(lo) > float(hi):
         raise ValueError(f"`low` ({float(lo)}) must not exceed `high` ({float(hi)}).")
-    return _project(lambda w: jnp.clip(w, lo, hi), "clip_weights")
+    return lambda w: jnp.clip(w, lo, hi)
+
+
+def clip_weights(low: Any = None, high: Any = None) -> optax.GradientTransformation:
+    """Projection: the new weights are clipped to ``[low, high]`` (``None``: open side)."""
+    return _project(_clipper(low, high), "clip_weights")
 
 
 def keep_nonnegative() -> optax.GradientTransformation:
@@ -189,20 +234,29 @@ def keep_nonnegative() -> optax.GradientTransformation:
 def mask_weights(mask: Any) -> optax.GradientTransformation:
     """Projection: the new weights are 0 where `mask` (weight-shaped, boolean or 0/1) is
     false, so absent connections stay absent."""
+    return _project(_masker(mask), "mask_weights")
+
+
+def _masker(mask: Any) -> Callable[[Any], Any]:
     m = jnp.asarray(mask).astype(bool)
-    return _project(lambda w: jnp.where(m, w, jnp.zeros_like(w)), "mask_weights")
+    return lambda w: jnp.where(m, w, jnp.zeros_like(w))
 
 
 def normalize_weights(
     target: Any = 1.0, axis: int | tuple[int, ...] = 0, order: int = 1, eps: float = 1e-12
 ) -> optax.GradientTransformation:
     r"""Projection: the new weights are rescaled so that their L1 (`order` 1) or L2
-        (`order` 2) norm over `axis` is `target`,
-        $W \leftarrow c\,W / \max(\lVert W
-    Vert_{	ext{axis}}, \epsilon)$: Diehl & Cook's
-        column normalisation is ``(target, axis=0, order=1)``; unit-norm convolutional
-        features (HWIO filters, one norm per input feature) are ``(1, axis=(0, 1, 3),
-        order=2)``."""
+    (`order` 2) norm over `axis` is `target`,
+    $W \leftarrow c\,W / \max(\lVert W\rVert_{\text{axis}}, \epsilon)$: Diehl & Cook's
+    column normalisation is ``(target, axis=0, order=1)``; unit-norm convolutional
+    features (HWIO filters, one norm per input feature) are ``(1, axis=(0, 1, 3),
+    order=2)``."""
+    return _project(_normalizer(target, axis, order, eps), "normalize_weights")
+
+
+def _normalizer(
+    target: Any, axis: int | tuple[int, ...], order: int, eps: float = 1e-12
+) -> Callable[[Any], Any]:
     c = param(target, "target", "positive")
     if order not in (1, 2):
         raise ValueError(f"`order` must be 1 or 2, got {order!r}.")
@@ -214,7 +268,7 @@ def normalize_weights(
             size = jnp.sqrt(jnp.sum(jnp.square(w), axis=axis, keepdims=True))
         return c * w / jnp.maximum(size, eps)
 
-    return _project(norm, "normalize_weights")
+    return norm
 
 
 def _optimizer(
@@ -309,23 +363,33 @@ def hebbian(
     parts.append(_optimizer(optimizer, eta, momentum, b1, b2, eps))
     if not is_static_zero(tau_w):
         parts.append(add_leak(tau_w))
+    projections: list[Callable[[Any], Any]] = []
     if clip is not None:
-        parts.append(clip_weights(*clip))
+        projections.append(_clipper(*clip))
     elif not is_static_zero(w_bound):
         wb = w_bound
         if nonnegative:
-            parts.append(clip_weights(0.0, wb))
+            projections.append(_clipper(0.0, wb))
         else:
             # a traced w_bound of 0 means "no bound": clip to +-inf there
             big = jnp.where(wb > 0, wb, jnp.inf)
-            parts.append(_project(lambda w: jnp.clip(w, -big, big), "clip_weights"))
+            projections.append(lambda w: jnp.clip(w, -big, big))
     if nonnegative and (clip is not None or is_static_zero(w_bound)):
-        parts.append(keep_nonnegative())
+        projections.append(lambda w: jnp.maximum(w, 0.0))
     if mask is not None:
-        parts.append(mask_weights(mask))
+        projections.append(_masker(mask))
     if normalize is not None:
-        parts.append(normalize_weights(normalize, normalize_axis, normalize_order))
-    return optax.chain(*parts)
+        projections.append(_normalizer(normalize, normalize_axis, normalize_order))
+    core = optax.chain(*parts)
+    if not projections:
+        return core
+
+    def project(w: Any) -> Any:
+        for fn in projections:
+            w = fn(w)
+        return w
+
+    return _projected(core, project, "hebbian")
 
 
 def stdp(

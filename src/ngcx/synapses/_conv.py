@@ -32,7 +32,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._custom_types import Key
-from .._params import param
+from .._params import is_static_one, param
 from .._shapes import left_pad_rank
 from ..conv import (
     Padding,
@@ -135,7 +135,7 @@ class _AbstractConvSynapse(AbstractSynapse):
     def __call__(self, x: Float[Array, "batch h w c_in"]) -> Float[Array, "batch oh ow c_out"]:
         """Transmit ``x``: ``resist_scale * op(x, W) + b``."""
         self._validate_input(x)
-        y = self.resist_scale * self._op(x, self.weights)
+        y = self._scaled(self._op(x, self.weights))
         if self.biases is not None:
             y = y + left_pad_rank(self.biases, y.ndim)
         return y
@@ -149,9 +149,13 @@ class _AbstractConvSynapse(AbstractSynapse):
         if hw is None:
             raise ValueError("`x_hw` is needed when the synapse was built without `x_shape`.")
         x0 = jnp.zeros((post.shape[0], hw[0], hw[1], self.shape[2]), post.dtype)
-        _, vjp = jax.vjp(lambda x: self.resist_scale * self._op(x, self.weights), x0)
+        _, vjp = jax.vjp(lambda x: self._scaled(self._op(x, self.weights)), x0)
         (dx,) = vjp(post)
         return dx
+
+    def _scaled(self, y: Array) -> Array:
+        """``resist_scale * y`` (a concrete 1, closed over by jit, is skipped)."""
+        return y if is_static_one(self.resist_scale) else self.resist_scale * y
 
     def contract(
         self, pre: Float[Array, "batch h w c_in"], post: Float[Array, "batch oh ow c_out"]

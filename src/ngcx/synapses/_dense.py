@@ -8,7 +8,7 @@ import jax
 from jaxtyping import Array, ArrayLike, Float
 
 from .._custom_types import Key
-from .._params import param
+from .._params import is_static_one, param
 from .._shapes import left_pad_rank
 from ..initializers import DistributionGenerator, Initializer
 from ._base import AbstractSynapse
@@ -99,7 +99,9 @@ class DenseSynapse(AbstractSynapse):
     def __call__(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_out"]:
         """Transmit ``x`` (any leading batch axes): $r\\,xW + b$."""
         self._check_width(x, self.shape[0], "x")
-        y = self.resist_scale * (x @ self.weights)
+        y = x @ self.weights
+        if not is_static_one(self.resist_scale):  # a concrete 1 (closed over) is skipped
+            y = self.resist_scale * y
         if self.biases is not None:
             y = y + left_pad_rank(self.biases, y.ndim)
         return y
@@ -108,7 +110,8 @@ class DenseSynapse(AbstractSynapse):
         r"""Send a post-synaptic signal back through the transpose: $r\,\text{post}\,W^\top$
         (the derivative of $\langle \text{post}, y(x)\rangle$ with respect to $x$)."""
         self._check_width(post, self.shape[1], "post")
-        return self.resist_scale * (post @ self.weights.T)
+        back = post @ self.weights.T
+        return back if is_static_one(self.resist_scale) else self.resist_scale * back
 
     def contract(
         self, pre: Float[Array, "*batch n_in"], post: Float[Array, "*batch n_out"]
