@@ -7,10 +7,27 @@ from typing import Any
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike
 
+from .._params import bcast
+from ..diffeq import INTEGRATORS, AbstractIntegrator
 from ..surrogates import AbstractSurrogate, get_surrogate
 
 
-__all__ = ["check_units", "current", "surrogate", "update_tols"]
+__all__ = ["check_units", "current", "surrogate", "update_tols", "at", "integrator_name"]
+
+
+def at(p: Array, like: Array) -> Array:
+    """Parameter `p` (scalar or per-unit) ready to combine with `like` (``(*batch, n)``):
+    left-padded to its rank and cast to its dtype."""
+    return bcast(p, like.ndim).astype(like.dtype)
+
+
+def integrator_name(integrator: AbstractIntegrator) -> str:
+    """The first name of :data:`ngcx.diffeq.INTEGRATORS` for `integrator` (its class name,
+    lower-cased, for a user-defined integrator)."""
+    for name, known in INTEGRATORS.items():
+        if type(known) is type(integrator):
+            return name
+    return type(integrator).__name__.lower()
 
 
 def check_units(n_units: Any) -> int:

@@ -20,20 +20,23 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
-from typing import Any, TypeAlias
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._params import bcast, param
-from ..diffeq import INTEGRATORS, AbstractIntegrator, Euler, get_integrator
+from .._custom_types import ParamLike
+from .._params import param
+from ..diffeq import AbstractIntegrator, Euler, get_integrator
 from ..surrogates import AbstractSurrogate
 from ._base import AbstractSpikingCell
 from ._common import (
+    at as _at,
     check_units as _check_units,
     current as _current,
+    integrator_name as _integrator_name,
     surrogate as _surrogate,
     update_tols as _update_tols,
 )
@@ -53,27 +56,11 @@ __all__ = [
 
 
 #: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
-ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
-
-
-def _at(p: Array, like: Array) -> Array:
-    """Parameter `p` (scalar or per-unit) ready to combine with `like` (``(*batch, n)``):
-    left-padded to its rank and cast to its dtype."""
-    return bcast(p, like.ndim).astype(like.dtype)
 
 
 def _reset_to(s: Array, x: Array, value: Array) -> Array:
     """``value`` where ``s`` spiked, ``x`` elsewhere (differentiable in all three)."""
     return x * (1.0 - s) + s * value
-
-
-def _integrator_name(integrator: AbstractIntegrator) -> str:
-    """The first name of :data:`ngcx.diffeq.INTEGRATORS` for `integrator` (its class name,
-    lower-cased, for a user-defined integrator)."""
-    for name, known in INTEGRATORS.items():
-        if known == integrator:
-            return name
-    return type(integrator).__name__.lower()
 
 
 def _joint_step(

@@ -7,14 +7,14 @@ Stochastic encoders take an explicit PRNG ``key`` per step (split it per step, o
 from __future__ import annotations
 
 import abc
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from .._custom_types import Key, Scalar
+from .._custom_types import Key, ParamLike, Scalar
 from .._params import bcast, param
 from .._shapes import left_pad_rank
 from ._base import AbstractEncoder
@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 #: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
-ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
 
 
 class EncoderState(eqx.Module):

@@ -13,7 +13,7 @@ step in the same way). ``L`` is unmasked and unmodulated, as in ngc-learn.
 from __future__ import annotations
 
 import math
-from typing import Literal, TypeAlias
+from typing import Literal
 
 import equinox as eqx
 import jax
@@ -22,6 +22,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import float_array
+from .._custom_types import ParamLike
 from .._params import is_concrete, param
 from .._shapes import left_pad_rank
 from ._base import AbstractErrorCell
@@ -31,7 +32,6 @@ from ._common import check_units as _check_units
 __all__ = ["ErrorOutput", "GaussianErrorCell", "LaplacianErrorCell", "BernoulliErrorCell"]
 
 #: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
-ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
 
 
 class ErrorOutput(eqx.Module):

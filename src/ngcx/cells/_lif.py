@@ -17,7 +17,7 @@ $\tau_m\,dv/dt$ (``drive``).
 from __future__ import annotations
 
 import abc
-from typing import Any, TypeAlias
+from typing import Any
 
 import equinox as eqx
 import jax
@@ -25,14 +25,16 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._custom_types import Key, Scalar
-from .._params import bcast, is_concrete, is_static_one, is_static_zero, optional_param, param
-from ..diffeq import INTEGRATORS, AbstractIntegrator, Euler, get_integrator
+from .._custom_types import Key, ParamLike, Scalar
+from .._params import is_concrete, is_static_one, is_static_zero, optional_param, param
+from ..diffeq import AbstractIntegrator, Euler, get_integrator
 from ..surrogates import AbstractSurrogate
 from ._base import AbstractSpikingCell
 from ._common import (
+    at as _at,
     check_units as _check_units,
     current as _current,
+    integrator_name as _integrator_name,
     surrogate as _surrogate,
     update_tols as _update_tols,
 )
@@ -50,27 +52,11 @@ __all__ = [
 
 #: A numeric constructor argument: a Python number, or a scalar or per-unit array
 #: (possibly traced, under ``jax.vmap``/``jax.grad``/``jax.jit``).
-ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
-
-
-def _at(p: Array, like: Array) -> Array:
-    """Parameter `p` (scalar or per-unit) ready to combine with `like` (``(*batch, n)``):
-    left-padded to its rank and cast to its dtype."""
-    return bcast(p, like.ndim).astype(like.dtype)
 
 
 def _never_adapts(tau_theta: Array) -> bool:
     """A concrete ``tau_theta <= 0`` everywhere: no threshold adaptation at all."""
     return is_concrete(tau_theta) and bool(np.all(np.asarray(tau_theta) <= 0))
-
-
-def _integrator_name(integrator: AbstractIntegrator) -> str:
-    """The first name of :data:`ngcx.diffeq.INTEGRATORS` for `integrator` (its class name,
-    lower-cased, for a user-defined integrator)."""
-    for name, known in INTEGRATORS.items():
-        if type(known) is type(integrator):
-            return name
-    return type(integrator).__name__.lower()
 
 
 class SpikeState(eqx.Module):

@@ -2,7 +2,7 @@ r"""Graded (rate-coded) cells: leaky integrators of their input currents."""
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
+from typing import Literal
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -10,7 +10,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import activations
-from .._custom_types import Scalar
+from .._custom_types import ParamLike, Scalar
 from .._params import bcast, is_concrete, param
 from ..diffeq import AbstractIntegrator, get_integrator
 from ._base import AbstractCell
@@ -22,7 +22,6 @@ __all__ = ["RateState", "RateCell"]
 Prior = Literal["gaussian", "laplacian", "cauchy", "exp"]
 Threshold = Literal["none", "soft_threshold", "cauchy_threshold"]
 #: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
-ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
 
 
 class RateState(eqx.Module):

@@ -2,7 +2,7 @@ r"""Spike traces and kernels (ngc-learn's ``VarTrace`` and ``ExpKernel``)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -10,7 +10,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import check_nonnegative
-from .._custom_types import Scalar
+from .._custom_types import ParamLike, Scalar
 from .._params import bcast, is_concrete, param
 from ._base import AbstractTrace
 from ._common import check_units as _check_units, current as _current
@@ -19,7 +19,6 @@ from ._common import check_units as _check_units, current as _current
 __all__ = ["VarTrace", "ExpKernelState", "ExpKernel"]
 
 #: A constructor parameter: a Python number or a scalar/per-unit array (possibly traced).
-ParamLike: TypeAlias = float | int | Float[ArrayLike, "..."]
 
 
 class VarTrace(AbstractTrace):

@@ -66,10 +66,13 @@ class PCN(eqx.Module):
     :meth:`optimizer` (``eta``, ``optim_type``, ``w_decay``, ``w_bound``).
 
     ``sigma`` is an array leaf by default (sweepable, differentiable). ``fold_sigma=True``
-    stores it as a static Python float instead, so XLA folds it into the step: measured
-    with ``benchmarks/pcn.py`` on this machine's CPU, folding made no difference we could
-    measure at batch 64 and was about 7% faster at batch 512 in an earlier release (a
-    traced variance made XLA copy a hidden state on every inference step).
+    stores it as a static Python float instead, so XLA folds it into the step wherever the
+    model is passed to ``jax.jit`` as an argument: an earlier release measured a traced
+    variance at about 7% of a step at batch 512 (XLA copied a hidden state on every
+    inference step). :func:`ngcx.train.pcn_trainer` folds every non-plastic leaf into its
+    compiled step by default, and with it ``python benchmarks/pcn.py`` measures the
+    leaf-sigma PCN at 0.96-1.00x its plain-JAX twin (batch 1 to 512, 2-core CPU), so the
+    option is only for code that jits ``train_step`` with the model as an argument.
     """
 
     synapses: tuple[DenseSynapse, ...]

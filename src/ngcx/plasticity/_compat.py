@@ -41,7 +41,7 @@ from ..conv import Padding
 from ..initializers import DistributionGenerator, Initializer
 from ..synapses import AbstractSynapse, ConvSynapse, DeconvSynapse, DenseSynapse
 from ._rules import MSTDPET, AbstractRule, EventSTDP, ExpSTDP, Hebbian, TraceSTDP
-from ._transforms import _PRIOR_ALIASES, hebbian
+from ._transforms import PRIOR_ALIASES, hebbian
 
 
 __all__ = [
@@ -79,7 +79,7 @@ def parse_prior(prior: PriorSpec) -> tuple[str, Any, Any]:
     if prior is None:
         return "none", 0.0, 0.5
     name, lmbda = prior
-    canonical = _PRIOR_ALIASES.get(name)
+    canonical = PRIOR_ALIASES.get(name)
     if canonical is None:
         raise ValueError(
             "`prior` name must be one of 'constant', 'l1'/'lasso', 'l2'/'ridge', "

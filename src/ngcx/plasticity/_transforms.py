@@ -60,7 +60,7 @@ __all__ = [
 OptimizerName = Literal["sgd", "adam", "nag"]
 PriorName = Literal["none", "l1", "l2", "l1l2"]
 
-_PRIOR_ALIASES = {
+PRIOR_ALIASES = {
     None: "none",
     "none": "none",
     "constant": "none",
@@ -142,7 +142,7 @@ def add_prior(kind: str, lmbda: Any, l1_ratio: Any = 0.5) -> optax.GradientTrans
 
     `lmbda` $\ge 0$. ``"none"`` gives the identity.
     """
-    name = _PRIOR_ALIASES.get(kind)
+    name = PRIOR_ALIASES.get(kind)
     if name is None:
         raise ValueError(
             "`prior` must be 'none', 'l1'/'lasso', 'l2'/'ridge' or 'l1l2'/'elastic_net', "
@@ -352,7 +352,7 @@ def hebbian(
     parts.append(scale_by_sign(sign))
     if not is_static_zero(w_decay):
         parts.append(add_decay(w_decay))
-    prior_name = _PRIOR_ALIASES.get(prior)
+    prior_name = PRIOR_ALIASES.get(prior)
     if prior_name is None:
         raise ValueError(
             "`prior` must be None, 'l1'/'lasso', 'l2'/'ridge' or 'l1l2'/'elastic_net', "
