@@ -33,8 +33,9 @@ x_train, y_train, x_test, y_test = train_test_split(images, labels, 0.2, seed=0)
 print(x_train.shape, x_test.shape, float(x_train.max()))
 
 # %% [markdown]
-# Build the model and one jitted training step. `model.optimizer()` is the optax chain
-# built from the synapses' ngc-learn options (Adam here).
+# Build the model and one jitted training step. `model.optimizer()` is the optax chain of
+# the model's learning options (`ngcx.plasticity.hebbian`: Adam here, ascending the
+# Hebbian rule); `eta`, `tau_m`, `sigma` and `dt` are array leaves of the model.
 
 # %%
 model = PCN((64, 128, 128, 10), key=jax.random.key(0), T=20, tau_m=20.0, act_fx="relu",

@@ -6,7 +6,9 @@ Namespaces (lower layers never import higher ones):
 - core functions: :mod:`ngcx.activations`, :mod:`ngcx.surrogates`, :mod:`ngcx.ops`,
   :mod:`ngcx.conv`, :mod:`ngcx.diffeq`, :mod:`ngcx.initializers`, :mod:`ngcx.metrics`;
 - components: :mod:`ngcx.cells`, :mod:`ngcx.synapses`;
-- learning and simulation: :mod:`ngcx.learning`, :mod:`ngcx.optim`,
+- plasticity: :mod:`ngcx.plasticity` (rules written once over a synapse's contraction,
+  learning options as optax transforms, ngc-learn's plastic-synapse builders);
+- learning and simulation: :mod:`ngcx.learning` (compatibility names), :mod:`ngcx.optim`,
   :mod:`ngcx.simulation`, :class:`ngcx.FlatStep`, :mod:`ngcx.density`;
 - models and tools: :mod:`ngcx.models` (PCN, ConvPC, DiehlCook, SurrogateSNN, and the
   PCLayer/LIFLayer building blocks), :mod:`ngcx.train` and :mod:`ngcx.train_snn` (what
@@ -30,6 +32,7 @@ from . import (
     ops as ops,
     optim as optim,
     parallel as parallel,
+    plasticity as plasticity,
     simulation as simulation,
     surrogates as surrogates,
     synapses as synapses,
