@@ -70,9 +70,7 @@ def _static_numbers(cls):
 
 @pytest.mark.parametrize("cls", _public_classes(), ids=lambda c: c.__name__)
 def test_no_numeric_constant_is_a_static_field(cls):
-    # documented exception: the PCN's optional folded sigma (fold_sigma=True)
-    allowed = {"folded_sigma"}
-    assert not set(_static_numbers(cls)) - allowed
+    assert not _static_numbers(cls)
 
 
 LAYERS = {

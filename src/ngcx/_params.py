@@ -35,6 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ._shapes import left_pad_rank
+
 
 __all__ = [
     "Domain",
@@ -149,9 +151,7 @@ def bcast(p: Array, ndim: int) -> Array:
     """``p`` (a scalar or per-unit parameter) ready to broadcast against an array of rank
     `ndim` whose last axis is the unit axis: scalars unchanged, arrays left-padded with
     size-1 axes (allowed under ``jax_numpy_rank_promotion="raise"``)."""
-    if p.ndim == 0 or p.ndim == ndim:
-        return p
-    return p.reshape((1,) * (ndim - p.ndim) + p.shape)
+    return p if p.ndim == 0 else left_pad_rank(p, ndim)
 
 
 def is_static_zero(x: Any) -> bool:

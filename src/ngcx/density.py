@@ -22,6 +22,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import float_array
 from ._custom_types import Key
+from ._params import param
 
 
 __all__ = ["Mixture", "GaussianMixture", "BernoulliMixture", "ExponentialMixture", "kmeans"]
@@ -172,8 +173,8 @@ class GaussianMixture(Mixture):
 
     mu: Float[Array, "K d"] | None
     Sigma: Float[Array, "K d d"] | None
+    reg: Float[Array, ""]
     assume_diag_cov: bool = eqx.field(static=True)
-    reg: float = eqx.field(static=True)
 
     def __init__(
         self,
@@ -182,11 +183,11 @@ class GaussianMixture(Mixture):
         assume_diag_cov: bool = False,
         init_kmeans: bool = False,
         key: Key | None = None,
-        reg: float = 1e-6,
+        reg: Any = 1e-6,
     ):
         _base_init(self, K, max_iter, init_kmeans, key)
         self.assume_diag_cov = bool(assume_diag_cov)
-        self.reg = float(reg)
+        self.reg = param(reg, "reg", "nonnegative")
         self.mu = None
         self.Sigma = None
 
@@ -236,7 +237,7 @@ class BernoulliMixture(Mixture):
     ``[eps, 1 - eps]``."""
 
     p: Float[Array, "K d"] | None
-    eps: float = eqx.field(static=True)
+    eps: Float[Array, ""]
 
     def __init__(
         self,
@@ -244,10 +245,10 @@ class BernoulliMixture(Mixture):
         max_iter: int = 50,
         init_kmeans: bool = False,
         key: Key | None = None,
-        eps: float = 1e-4,
+        eps: Any = 1e-4,
     ):
         _base_init(self, K, max_iter, init_kmeans, key)
-        self.eps = float(eps)
+        self.eps = param(eps, "eps", "unit_open")
         self.p = None
 
     def _init_components(self, X, centres):

@@ -65,14 +65,13 @@ class PCN(eqx.Module):
     ``rule`` (:class:`~ngcx.plasticity.Hebbian`) and the learning options of
     :meth:`optimizer` (``eta``, ``optim_type``, ``w_decay``, ``w_bound``).
 
-    ``sigma`` is an array leaf by default (sweepable, differentiable). ``fold_sigma=True``
-    stores it as a static Python float instead, so XLA folds it into the step wherever the
-    model is passed to ``jax.jit`` as an argument: an earlier release measured a traced
-    variance at about 7% of a step at batch 512 (XLA copied a hidden state on every
-    inference step). :func:`ngcx.train.pcn_trainer` folds every non-plastic leaf into its
-    compiled step by default, and with it ``python benchmarks/pcn.py`` measures the
-    leaf-sigma PCN at 0.96-1.00x its plain-JAX twin (batch 1 to 512, 2-core CPU), so the
-    option is only for code that jits ``train_step`` with the model as an argument.
+    ``sigma`` is an array leaf (sweepable, differentiable). An earlier release kept it a
+    static float because a traced variance cost about 7% of a step at batch 512; now
+    :func:`ngcx.train.pcn_trainer` compiles every non-plastic leaf (``sigma``, ``tau_m``,
+    ``dt``, ``eta``) into its step as a constant, and ``python benchmarks/pcn.py``
+    measures the PCN at 0.96-1.00x its plain-JAX twin (batch 1 to 512, 2-core CPU). Code
+    that jits ``train_step`` with the model as an argument can do the same with
+    ``eqx.partition(model, ngcx.plasticity.plastic_mask(model))``, closing over the rest.
     """
 
     synapses: tuple[DenseSynapse, ...]
@@ -85,7 +84,6 @@ class PCN(eqx.Module):
     w_bound: Float[Array, ""] | None
     T: int = eqx.field(static=True)
     optim_type: str = eqx.field(static=True)
-    folded_sigma: float | None = eqx.field(static=True)
 
     def __init__(
         self,
@@ -103,7 +101,6 @@ class PCN(eqx.Module):
         w_decay: Any = 0.0,
         w_bound: Any = 0.0,
         sigma: Any = 1.0,
-        fold_sigma: bool = False,
     ):
         """**Arguments:**
 
@@ -117,8 +114,7 @@ class PCN(eqx.Module):
           ``HebbianSynapse``): the learning options of :meth:`optimizer`. A concrete 0 for
           `w_decay` or `w_bound` leaves the term out.
         - `weight_init`: initialiser (default: fan-in Gaussian); `use_bias`: biases.
-        - `sigma` (> 0): the error cells' standard deviation; `fold_sigma`: store it as a
-          static constant (see the class docstring).
+        - `sigma` (> 0): the error cells' standard deviation (see the class docstring).
         """
         sizes = tuple(int(s) for s in sizes)
         if len(sizes) < 2 or any(s <= 0 for s in sizes):
@@ -144,19 +140,11 @@ class PCN(eqx.Module):
         self.w_bound = None if is_static_zero(w_bound) else param(w_bound, "w_bound", "nonnegative")
         self.T = T
         self.optim_type = optim_type
-        if fold_sigma:
-            try:
-                self.folded_sigma = float(sigma)
-            except (TypeError, jax.errors.ConcretizationTypeError):
-                raise ValueError("`fold_sigma=True` needs a concrete `sigma`.") from None
-        else:
-            self.folded_sigma = None
 
     @property
     def errors(self) -> tuple[GaussianErrorCell, ...]:
         """One Gaussian error cell per predicted layer (standard deviation ``sigma``)."""
-        sigma = self.sigma if self.folded_sigma is None else self.folded_sigma
-        return tuple(GaussianErrorCell(n, sigma=sigma) for n in self.sizes[1:])
+        return tuple(GaussianErrorCell(n, sigma=self.sigma) for n in self.sizes[1:])
 
     @property
     def sizes(self) -> tuple[int, ...]:

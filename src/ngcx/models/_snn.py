@@ -316,8 +316,8 @@ class SurrogateSNN(eqx.Module):
     it in the optimiser to keep it in range). All other constants keep a zero gradient.
 
     Every floating leaf is stored with a fixed dtype (float32 unless x64 is enabled; not
-    weakly typed), so an optimiser update over all inexact arrays keeps the model's types
-    and a jitted training step compiles once.
+    weakly typed, as :func:`ngcx._params.param` makes them), so an optimiser update over
+    all inexact arrays keeps the model's types and a jitted training step compiles once.
     """
 
     W1: DenseSynapse
@@ -370,9 +370,9 @@ class SurrogateSNN(eqx.Module):
             raise ValueError(f"`encoding` must be 'current' or 'poisson', got {encoding!r}.")
         if not isinstance(T, int) or isinstance(T, bool) or T <= 0:
             raise ValueError(f"`T` must be a positive int, got {T!r}.")
-        self.dt = _strong(param(dt, "dt", "positive"))
-        tau = _strong(param(tau_m, "tau_m", "positive"))
-        self.logit_scale = _strong(param(logit_scale, "logit_scale", "positive"))
+        self.dt = param(dt, "dt", "positive")
+        tau = param(tau_m, "tau_m", "positive")
+        self.logit_scale = param(logit_scale, "logit_scale", "positive")
         self.T = T
         self.encoding = encoding
         self.learn_dynamics = bool(learn_dynamics)
@@ -397,9 +397,8 @@ class SurrogateSNN(eqx.Module):
                 tau_theta=0.0, theta_plus=0.0, refract_time=0.0, surrogate_type=surrogate_type,
             )  # fmt: skip
 
-        self.hidden = _strong(lif(n_hid))
-        self.output = _strong(lif(n_out))
-        self.W1, self.W2 = _strong((self.W1, self.W2))
+        self.hidden = lif(n_hid)
+        self.output = lif(n_out)
 
     def _parts(self) -> tuple[DenseSynapse, DenseSynapse, LIFCell, LIFCell, Array, Array]:
         """``(W1, W2, hidden, output, dt, logit_scale)`` as the forward pass uses them:
@@ -492,19 +491,6 @@ class SurrogateSNN(eqx.Module):
                 (True, True, True, True),
             )
         return spec
-
-
-def _strong(tree: Any) -> Any:
-    """`tree` with every floating leaf given a fixed (not weak) dtype: an optimiser update
-    then keeps each leaf's type, so a jitted training step does not retrace after its
-    first update."""
-
-    def fix(leaf: Any) -> Any:
-        if eqx.is_inexact_array(leaf):
-            return jax.lax.convert_element_type(leaf, leaf.dtype)
-        return leaf
-
-    return jax.tree_util.tree_map(fix, tree)
 
 
 def _parametric(frozen: LIFCell, cell: LIFCell, dt: Array) -> LIFCell:
