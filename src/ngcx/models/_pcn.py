@@ -37,6 +37,7 @@ import optax
 from jaxtyping import Array, Float
 
 from .. import activations, plasticity
+from .._checks import check_features, check_same_batch
 from .._custom_types import Key
 from .._params import is_static_zero, param
 from ..cells import GaussianErrorCell, RateCell
@@ -173,7 +174,13 @@ class PCN(eqx.Module):
 
     def predict(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_out"]:
         """The network's output for ``x`` (the projection pass's top prediction)."""
+        check_features(x, "x", self.sizes[0], "PCN.predict")
         return self.projection(x)[-1]
+
+    def _check_xy(self, x: Any, y: Any, where: str, rank: int | None = None) -> None:
+        check_features(x, "x", self.sizes[0], where, rank=rank)
+        check_features(y, "y", self.sizes[-1], where, rank=rank)
+        check_same_batch(x, y, ("x", "y"), where)
 
     def energy(
         self,
@@ -182,6 +189,7 @@ class PCN(eqx.Module):
         zs: Sequence[Float[Array, "*batch _"]],
     ) -> Float[Array, ""]:
         """Free energy $F = -\\sum_l L_l$ (summed over the batch) for hidden states ``zs``."""
+        self._check_xy(x, y, "PCN.energy")
         mus = self._predictions(x, zs)
         targets = list(zs) + [y]
         return -sum(
@@ -200,6 +208,7 @@ class PCN(eqx.Module):
         **Returns:** ``(zs, energies)``: the final hidden potentials and, with
         `record_energy`, the energy after every step (shape ``(T,)``).
         """
+        self._check_xy(x, y, "PCN.infer")
         zs0 = self.projection(x)[:-1]
 
         def step(zs):
@@ -231,6 +240,7 @@ class PCN(eqx.Module):
     ) -> tuple[DenseSynapse, ...]:
         """M-step rule at hidden states ``zs``: $\\Delta W_l = \\phi(z_{l-1})^\\top e_l$ for
         every synapse (updates shaped like ``self.synapses``)."""
+        self._check_xy(x, y, "PCN.hebbian_updates")
         pre, errs = self._errors(x, y, zs)
         return self._updates(pre, errs)
 
@@ -271,6 +281,7 @@ class PCN(eqx.Module):
         Jit it once, closing over the optimiser:
         ``step = jax.jit(functools.partial(PCN.train_step, optimizer=opt))``.
         """
+        self._check_xy(x, y, "PCN.train_step", rank=2)
         opt = self.optimizer() if optimizer is None else optimizer
         n = x.shape[0]
         zs, _ = self.infer(x, y)
