@@ -65,3 +65,46 @@ def test_pcn_accepts_good_shapes_and_any_batch_axes_where_documented(pcn):
     assert model.predict(jnp.ones((2, 5, 8))).shape == (2, 5, 3)
     assert model.predict(jnp.ones(8)).shape == (3,)
     model.train_step(opt_state, jnp.ones((4, 8)), jnp.ones((4, 3)))
+
+
+@pytest.mark.parametrize(
+    ("shape", "method"),
+    [((2, 16, 16), "train_step"), ((2, 8, 8, 1), "train_step"), ((16, 16, 1), "reconstruct")],
+)
+def test_conv_pc_names_the_image_argument(shape, method):
+    from ngcx.models import ConvPC
+
+    model = ConvPC(key=jax.random.key(0), T=2)
+    args = (
+        (model.init_optimizer(), jnp.ones(shape)) if method == "train_step" else (jnp.ones(shape),)
+    )
+    with pytest.raises(
+        ValueError, match=rf"`x` of ConvPC\.{method} must have shape \(batch, 16, 16, 1\)"
+    ):
+        getattr(model, method)(*args)
+
+
+def test_surrogate_snn_names_x_and_y():
+    from ngcx.models import SurrogateSNN
+
+    model = SurrogateSNN(8, 6, 3, key=jax.random.key(0), T=3)
+    with pytest.raises(
+        ValueError, match=r"`x` of SurrogateSNN must have shape \(batch, 8\), got shape \(4, 7\)"
+    ):
+        model(jnp.ones((4, 7)))
+    with pytest.raises(ValueError, match=r"`y` of SurrogateSNN\.loss .* got shape \(4, 3\)"):
+        model.loss(jnp.ones((4, 8)), jnp.zeros((4, 3), jnp.int32))
+
+
+def test_diehl_cook_names_x():
+    from ngcx.models import DiehlCook
+
+    model = DiehlCook(8, 4, key=jax.random.key(0), T=3)
+    opt = model.init_optimizer()
+    with pytest.raises(
+        ValueError,
+        match=r"`x` of DiehlCook\.train_sample must have shape \(8,\), got shape \(2, 8\)",
+    ):
+        model.train_sample(opt, jnp.ones((2, 8)), jax.random.key(1))
+    with pytest.raises(ValueError, match=r"`x` of DiehlCook\.respond must have shape \(batch, 8\)"):
+        model.respond(jnp.ones((2, 5)), jax.random.key(1))

@@ -43,7 +43,7 @@ def check_features(x: Any, name: str, n: int, where: str, *, rank: int | None = 
     the shape expected. Shapes are static, so this costs nothing at run time."""
     shape = tuple(getattr(x, "shape", ()))
     expected = ("batch",) * ((rank or 2) - 1) + (n,)
-    text = "(" + ", ".join(str(d) for d in expected) + ")"
+    text = "(" + ", ".join(str(d) for d in expected) + ("," if len(expected) == 1 else "") + ")"
     if not shape or shape[-1] != n or (rank is not None and len(shape) != rank):
         lead = "" if rank is not None else "(..., " + str(n) + ") i.e. "
         raise ValueError(f"`{name}` of {where} must have shape {lead}{text}, got shape {shape}.")

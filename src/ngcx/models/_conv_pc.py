@@ -126,6 +126,19 @@ class ConvPC(eqx.Module):
         return (*self.synapse.x_shape, self.synapse.shape[2])
 
     @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """Shape of one image ``(H, W, c)``."""
+        assert self.synapse.x_shape is not None
+        (h, w), (sh, sw) = self.synapse.x_shape, self.synapse.stride
+        return (h * sh, w * sw, self.synapse.shape[3])
+
+    def _check_images(self, x: Any, name: str, where: str) -> None:
+        shape = tuple(getattr(x, "shape", ()))
+        if len(shape) != 4 or shape[1:] != self.image_shape:
+            expected = "(batch, " + ", ".join(map(str, self.image_shape)) + ")"
+            raise ValueError(f"`{name}` of {where} must have shape {expected}, got shape {shape}.")
+
+    @property
     def error(self) -> GaussianErrorCell:
         """The image's Gaussian error cell."""
         return GaussianErrorCell(self.synapse.shape[3], sigma=self.sigma)
@@ -138,6 +151,7 @@ class ConvPC(eqx.Module):
         self, x: Float[Array, "batch H W c"], record_energy: bool = False
     ) -> tuple[Array, Array | None]:
         """``T`` steps of latent inference from $z = 0$; returns ``(z, energies)``."""
+        self._check_images(x, "x", "ConvPC.infer")
         err = self.error
         z0 = jnp.zeros((x.shape[0], *self.code_shape), x.dtype)
         hw = self.synapse.x_shape
@@ -166,6 +180,7 @@ class ConvPC(eqx.Module):
 
     def reconstruct(self, x: Float[Array, "batch H W c"]) -> Float[Array, "batch H W c"]:
         """Infer the code of ``x`` and return its reconstruction."""
+        self._check_images(x, "x", "ConvPC.reconstruct")
         z, _ = self.infer(x)
         return self.reconstruct_from(z)
 
@@ -194,6 +209,7 @@ class ConvPC(eqx.Module):
         optimizer: optax.GradientTransformation | None = None,
     ) -> tuple[ConvPC, Any, ConvPCMetrics]:
         """Inference, then the Hebbian filter update (and the unit-norm projection)."""
+        self._check_images(x, "x", "ConvPC.train_step")
         opt = self.optimizer() if optimizer is None else optimizer
         n = x.shape[0]
         z, _ = self.infer(x)

@@ -28,6 +28,7 @@ import optax
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .. import plasticity
+from .._checks import check_features
 from .._custom_types import Key
 from .._params import is_concrete, param
 from ..cells import LIFCell, PoissonCell, SpikeState, VarTrace
@@ -215,6 +216,7 @@ class DiehlCook(eqx.Module):
         **Returns:** ``(model, opt_state, out)``, ``out`` a :class:`DCSample` (the
         excitatory spike counts and, with `record`, the spike trains).
         """
+        check_features(x, "x", self.n_in, "DiehlCook.train_sample", rank=1)
         optimizer = self.optimizer() if optimizer is None else optimizer
         ekey, skey = jax.random.split(key)
         spikes_in = self.encoder.encode(x, self.T, key=ekey, dt=self.dt)
@@ -242,6 +244,7 @@ class DiehlCook(eqx.Module):
         thresholds frozen (each sample presented from rest). Sample ``i`` draws its
         spikes from ``fold_in(key, i)``, so its response does not depend on the batch it
         is in (padding or sharding a batch leaves every response unchanged)."""
+        check_features(x, "x", self.n_in, "DiehlCook.respond", rank=2)
         keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(x.shape[0]))
         return jax.vmap(self._respond_one)(x, keys)
 
@@ -423,6 +426,7 @@ class SurrogateSNN(eqx.Module):
         return W1, W2, hidden, output, dt, scale
 
     def _simulate(self, x: Array, key: Key | None, record: bool) -> tuple[Array, Array, Any]:
+        check_features(x, "x", self.W1.shape[0], "SurrogateSNN", rank=2)
         batch = x.shape[0]
         if self.encoding == "poisson":
             if key is None:
@@ -468,6 +472,11 @@ class SurrogateSNN(eqx.Module):
         self, x: Float[Array, "batch n_in"], y: Int[Array, " batch"], key: Key | None = None
     ) -> Float[Array, ""]:
         """Mean softmax cross-entropy of the spike-count logits."""
+        if getattr(y, "shape", None) != tuple(x.shape[:1]):
+            raise ValueError(
+                f"`y` of SurrogateSNN.loss must be integer labels of shape ({x.shape[0]},) "
+                f"(one per sample of `x`), got shape {getattr(y, 'shape', None)}."
+            )
         logits = self(x, key)
         return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
 
