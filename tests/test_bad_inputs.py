@@ -108,3 +108,79 @@ def test_diehl_cook_names_x():
         model.train_sample(opt, jnp.ones((2, 8)), jax.random.key(1))
     with pytest.raises(ValueError, match=r"`x` of DiehlCook\.respond must have shape \(batch, 8\)"):
         model.respond(jnp.ones((2, 5)), jax.random.key(1))
+
+
+# -- the CLI: invalid values exit 2 with one line and write nothing -----------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["train", "pcn", "--eta", "-1"], "--eta"),
+        (["train", "pcn", "--eta", "nan"], "--eta"),
+        (["train", "pcn", "--devices", "0"], "--devices"),
+        (["train", "pcn", "--T", "0"], "--T"),
+        (["train", "pcn", "--tau-m", "-5"], "--tau-m"),
+        (["train", "pcn", "--dt", "0"], "--dt"),
+        (["train", "pcn", "--batch-size", "0"], "--batch-size"),
+        (["train", "pcn", "--batch-size", "100000"], "batch_size"),
+        (["train", "pcn", "--act-fx", "nope"], "act_fx"),
+        (["train", "conv-pc", "--gamma", "-1"], "--gamma"),
+        (["train", "conv-pc", "--kernel", "0"], "--kernel"),
+        (["train", "snn-stdp", "--test-fraction", "0"], "--test-fraction"),
+        (["train", "snn-stdp", "--wnorm", "-5"], "--wnorm"),
+        (["train", "snn-stdp", "--A-minus", "-1"], "--A-minus"),
+        (["train", "snn-surrogate", "--lr", "inf"], "--lr"),
+        (["train", "snn-surrogate", "--test-fraction", "1"], "--test-fraction"),
+    ],
+)
+def test_cli_invalid_values_exit_2_with_one_line_and_no_folder(tmp_path, capsys, argv, names):
+    from ngcx import cli
+
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exc:
+        cli.main([*argv, "--out", str(out), "--no-plots", "--no-progress"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ngcx: error: ") and "\n" not in err and names in err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_cli_unwritable_out_fails_before_training(tmp_path, capsys):
+    from ngcx import cli
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["train", "pcn", "--out", str(blocker / "run"), "--no-plots"])
+    assert exc.value.code == 2
+    assert "`out`" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["train", "pcn", "--out", str(blocker), "--no-plots"])
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_cli_non_finite_training_exits_3_naming_epoch_and_batch(tmp_path, capsys):
+    from ngcx import cli
+
+    out = tmp_path / "run"
+    code = cli.main(
+        ["train", "pcn", "--eta", "1e9", "--epochs", "1", "--hidden", "8", "--T", "2",
+         "--out", str(out), "--no-plots", "--no-progress"]
+    )  # fmt: skip
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "energy became non-finite at epoch 1, batch" in err
+    assert not (out / "metrics.json").exists()  # no Infinity written as a result
+
+
+def test_run_checks_name_the_bad_parameter():
+    from ngcx._runs import NonFiniteError, check_finite_epoch
+
+    params = {"W": jnp.ones(3), "b": jnp.array([0.0, jnp.inf])}
+    with pytest.raises(NonFiniteError, match=r"parameter \['b'\] became non-finite during epoch 2"):
+        check_finite_epoch("loss", [jnp.float32(1.0)], params, 1, where="m")
+    with pytest.raises(NonFiniteError, match=r"loss became non-finite at epoch 1, batch 3"):
+        check_finite_epoch("loss", [1.0, 2.0, float("nan")], {}, 0, where="m")
+    check_finite_epoch("loss", [1.0], {"W": jnp.ones(2)}, 0, where="m")

@@ -31,6 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import activations, surrogates
+from ._runs import NonFiniteError
 from .train import ConvPCConfig, PCNConfig, train_conv_pc, train_pcn
 from .train_snn import SNNSTDPConfig, SNNSurrogateConfig, train_snn_stdp, train_snn_surrogate
 
@@ -252,7 +253,28 @@ def _train_pcn(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run the command line `argv` (default ``sys.argv[1:]``). Exit status: 0 on success;
+    2 for invalid arguments or configuration (a one-line message naming the flag, nothing
+    written); 3 when training became non-finite (the message names the quantity, epoch and
+    batch); 1 when ``demo`` finds a derivative mismatch."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    out = Path(args.out) if getattr(args, "out", None) is not None else None
+    fresh = out is not None and not out.exists()
+    try:
+        return _run(args)
+    except NonFiniteError as err:
+        print(f"ngcx: error: {err}", file=sys.stderr)
+        return 3
+    except ValueError as err:
+        if fresh and out is not None and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # leave no empty output folder behind an invalid configuration
+        message = " ".join(str(err).split())
+        parser.exit(2, f"ngcx: error: {message}\n")
+    return 2  # pragma: no cover - parser.exit raises
+
+
+def _run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.command == "demo":
         report = _demo(args.out)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from . import io, plasticity
 from ._flat import FlatStep
+from ._runs import NonFiniteError, check_fields, check_finite_epoch, prepare_out
 from .data import load_digits, train_test_split
 from .models import PCN, ConvPC, upsample
 from .parallel import DataParallel
@@ -41,6 +42,7 @@ __all__ = [
     "confusion_matrix",
     "ConvPCConfig",
     "train_conv_pc",
+    "NonFiniteError",
 ]
 
 
@@ -65,8 +67,12 @@ class PCNConfig:
     devices: int | None = None  # None: all local devices when there are several
 
     def __post_init__(self):
-        if self.batch_size <= 0 or self.epochs <= 0:
-            raise ValueError("`batch_size` and `epochs` must be positive.")
+        check_fields(
+            self,
+            positive=("T", "tau_m", "dt", "eta", "batch_size", "epochs"),
+            unit_open=("test_fraction",),
+            at_least_one=("devices",),
+        )
         if self.sizes[0] != 64 or self.sizes[-1] != 10:
             raise ValueError(
                 f"`sizes` must start at 64 and end at 10 for digits, got {self.sizes}."
@@ -139,7 +145,14 @@ def digits_split(config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     """The embedded digits split by ``config.test_fraction`` and ``config.seed``:
     ``(x_train, y_train, x_test, y_test)``."""
     images, labels = load_digits()
-    return train_test_split(images, labels, config.test_fraction, seed=config.seed)
+    split = train_test_split(images, labels, config.test_fraction, seed=config.seed)
+    if len(split[0]) == 0 or len(split[2]) == 0:
+        raise ValueError(
+            f"`test_fraction` {config.test_fraction} leaves an empty "
+            f"{'training' if len(split[0]) == 0 else 'test'} split of the "
+            f"{len(images)} digits."
+        )
+    return split
 
 
 def finish_classifier(
@@ -170,7 +183,7 @@ def finish_classifier(
         "step_compilations": compilations,
         **extra,
     }
-    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    (out / "metrics.json").write_text(json.dumps(results, indent=2, allow_nan=False))
     return results
 
 
@@ -180,8 +193,10 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
     **Returns:** the metrics dictionary also written to ``metrics.json``.
     """
     start = time.perf_counter()
-    out = io.makedir(config.out)
     x_train, y_train, x_test, y_test = digits_split(config)
+    if len(x_train) < config.batch_size:
+        raise ValueError(f"`batch_size` {config.batch_size} exceeds the {len(x_train)} samples.")
+    out = prepare_out(config.out)
     n_classes = config.sizes[-1]
     onehot = np.eye(n_classes, dtype=np.float32)[y_train]
     model = PCN(
@@ -214,8 +229,9 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
             metrics = trainer(xb, yb)
             energies.append(metrics.energy)
             bar.update(1)
-        energy = float(np.mean(jax.device_get(energies)))
         model = trainer.state[0]
+        check_finite_epoch("energy", energies, model.synapses, epoch, where="pcn")
+        energy = float(np.mean(jax.device_get(energies)))
         train_acc, _ = _accuracy(predict, model, x_train, y_train)
         test_acc, _ = _accuracy(predict, model, x_test, y_test)
         history["energy"].append(energy)
@@ -270,15 +286,18 @@ class ConvPCConfig:
     plots: bool = True
 
     def __post_init__(self):
-        if self.batch_size <= 0 or self.epochs <= 0:
-            raise ValueError("`batch_size` and `epochs` must be positive.")
+        check_fields(
+            self,
+            positive=("n_features", "kernel", "T", "tau_m", "eta", "batch_size", "epochs"),
+            nonnegative=("gamma",),
+        )
 
 
 def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) -> dict[str, Any]:
     """Train the convolutional PC model on 16x16 digits; write metrics, filters,
     reconstructions and a checkpoint to ``config.out``. Returns the metrics."""
     start = time.perf_counter()
-    out = io.makedir(config.out)
+    out = prepare_out(config.out)
     images, labels = load_digits()
     x_train, _, x_test, _ = train_test_split(images, labels, 0.2, seed=config.seed)
     to_maps = lambda a: np.asarray(upsample(jnp.asarray(a.reshape(-1, 8, 8, 1)), 2))  # noqa: E731
@@ -321,6 +340,7 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
             energies.append(metrics.energy)
             bar.update(1)
         model = trainer.state[0]
+        check_finite_epoch("energy", energies, model.synapse, epoch, where="conv-pc")
         test_err = float(
             jnp.sum(jnp.square(reconstruct(model, jnp.asarray(x_test)) - x_test)) / len(x_test)
         )
@@ -344,7 +364,7 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
         "step_compilations": trainer.compilations,
     }
     io.save(out / "model.ckpt", model, config=results["config"])
-    (out / "metrics.json").write_text(json.dumps(results, indent=2))
+    (out / "metrics.json").write_text(json.dumps(results, indent=2, allow_nan=False))
     if config.plots:
         from . import viz
 

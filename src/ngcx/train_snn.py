@@ -27,8 +27,9 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from . import io, learning
+from . import learning
 from ._flat import FlatStep
+from ._runs import check_fields, check_finite_epoch, prepare_out
 from .models import DiehlCook, SurrogateSNN
 from .surrogates import SURROGATES
 from .train import _parallel, digits_split, finish_classifier
@@ -72,9 +73,13 @@ class SNNSTDPConfig:
     devices: int | None = None  # evaluation sharded over devices (None: all when several)
 
     def __post_init__(self):
-        for name in ("n_hid", "T", "epochs"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}.")
+        check_fields(
+            self,
+            positive=("n_hid", "T", "epochs", "dt", "tau_tr", "wnorm", "target_freq"),
+            nonnegative=("A_plus", "A_minus", "theta_plus"),
+            unit_open=("test_fraction",),
+            at_least_one=("devices",),
+        )
 
 
 def _respond(model: DiehlCook, x: np.ndarray, key: Any, parallel: Any) -> jax.Array:
@@ -114,8 +119,8 @@ def train_snn_stdp(
     """Train and evaluate the Diehl & Cook network; write metrics, plots and a checkpoint
     to ``config.out``. Returns the metrics."""
     start = time.perf_counter()
-    out = io.makedir(config.out)
     x_train, y_train, x_test, y_test = digits_split(config)
+    out = prepare_out(config.out)
     key = jax.random.key(config.seed)
     mkey, key = jax.random.split(key)
     model = DiehlCook(
@@ -152,6 +157,7 @@ def train_snn_stdp(
             counts.append(trainer(jnp.asarray(x_train[idx]), keys[i]))
             bar.update(1)
         model = trainer.state[0]
+        check_finite_epoch("spike count", counts, model.W, epoch, where="snn-stdp")
         acc = _stdp_accuracy(
             model,
             x_train,
@@ -236,9 +242,14 @@ class SNNSurrogateConfig:
     devices: int | None = None  # None: all local devices when there are several
 
     def __post_init__(self):
-        for name in ("n_hid", "T", "epochs", "batch_size"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"`{name}` must be positive, got {getattr(self, name)}.")
+        check_fields(
+            self,
+            positive=("n_hid", "T", "epochs", "batch_size", "dt", "tau_m", "lr"),
+            unit_open=("test_fraction",),
+            at_least_one=("devices",),
+        )
+        if self.encoding not in ("current", "poisson"):
+            raise ValueError(f"`encoding` must be 'current' or 'poisson', got {self.encoding!r}.")
         if not isinstance(self.learn_dynamics, bool):
             raise ValueError(f"`learn_dynamics` must be a bool, got {self.learn_dynamics!r}.")
         if self.surrogate not in SURROGATES:
@@ -308,8 +319,10 @@ def train_snn_surrogate(
     """Train the surrogate-gradient SNN; write metrics, plots and a checkpoint to
     ``config.out``. Returns the metrics."""
     start = time.perf_counter()
-    out = io.makedir(config.out)
     x_train, y_train, x_test, y_test = digits_split(config)
+    if len(x_train) < config.batch_size:
+        raise ValueError(f"`batch_size` {config.batch_size} exceeds the {len(x_train)} samples.")
+    out = prepare_out(config.out)
     key = jax.random.key(config.seed)
     mkey, key = jax.random.split(key)
     model = SurrogateSNN(
@@ -351,6 +364,7 @@ def train_snn_surrogate(
             losses.append(trainer(xb, yb, jax.random.fold_in(ekey, b)))
             bar.update(1)
         model = trainer.state[0]
+        check_finite_epoch("loss", losses, (model.W1, model.W2), epoch, where="snn-surrogate")
         ak = jax.random.fold_in(key, 10_000 + epoch)
         history["loss"].append(float(np.mean(jax.device_get(losses))))
         history["train_acc"].append(accuracy(model, x_train, y_train, ak))
