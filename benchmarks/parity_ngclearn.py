@@ -126,29 +126,108 @@ def _rows(key):
         ("lkwta (3 groups)", mu.lkwta(x, groups, 2), A.lkwta(x, groups, 2)),
         ("layer_normalize", mu.layer_normalize(x), ops.layer_normalize(x)),
     ]
-    # surrogates: spike emission must match; derivatives differ where ngc-learn is wrong
+    # surrogates: spike emission and ngc-learn 3.2's derivatives must match through the
+    # ngc-learn-named builders; the relaxations (surr_fx) and secant's sech differ
     v = 2.0 * x
     thr = 0.4
-    ste = sfx.straight_through_estimator()
-    arc = sfx.arctan_estimator()
-    sec = sfx.secant_lif_estimator()
-    tri = sfx.triangular_estimator()
+    ng = {
+        "ste": sfx.straight_through_estimator(get_surr_fx=True),
+        "arctan": sfx.arctan_estimator(get_surr_fx=True),
+        "secant": sfx.secant_lif_estimator(get_surr_fx=True),
+        "triangular": sfx.triangular_estimator(get_surr_fx=True),
+        "explicit_triangular": sfx.explicit_triangular_estimator(get_surr_fx=True),
+        "boxcar": sfx.boxcar_estimator(get_surr_fx=True),
+    }
+    ours = {
+        "ste": S.straight_through_estimator(get_surr_fx=True),
+        "arctan": S.arctan_estimator(get_surr_fx=True),
+        "secant": S.secant_lif_estimator(get_surr_fx=True),
+        "triangular": S.triangular_estimator(get_surr_fx=True),
+        "explicit_triangular": S.explicit_triangular_estimator(get_surr_fx=True),
+        "boxcar": S.boxcar_estimator(get_surr_fx=True),
+    }
+    for name in ng:
+        same.append((f"spike_fx ({name})", ng[name][0](v, thr), ours[name][0](v, thr)))
     same += [
-        ("spike_fx (ste)", ste[0](v, thr), S.StraightThrough()(v, thr)),
-        ("d_spike_fx (ste)", ste[1](v, thr), S.StraightThrough().d_spike_fx(v, thr)),
-        ("spike_fx (arctan)", arc[0](v, thr), S.ArcTan()(v, thr)),
+        ("d_spike_fx (ste)", ng["ste"][2](v, thr), ours["ste"][2](v, thr)),
+        ("d_spike_fx (arctan)", ng["arctan"][2](v, thr), ours["arctan"][2](v, thr)),
         (
-            "d_spike_fx (arctan, ngclearn_scaling, thr=0)",
-            arc[1](v, 0.0),
-            S.ArcTan(ngclearn_scaling=True).d_spike_fx(v, 0.0),
+            "d_spike_fx (arctan, alpha=0.7)",
+            ng["arctan"][2](v, thr, 0.7),
+            ours["arctan"][2](v, thr, 0.7),
         ),
-        ("spike_fx (secant)", sec[0](v, thr), S.SecantLIF()(v, thr)),
-        ("spike_fx (triangular)", tri[0](v, thr), S.Triangular()(v, thr)),
+        ("d_spike_fx (triangular)", ng["triangular"][2](v, thr), ours["triangular"][2](v, thr)),
+        (
+            "d_spike_fx (triangular, alpha=0.3)",
+            ng["triangular"][2](v, thr, 0.3),
+            ours["triangular"][2](v, thr, 0.3),
+        ),
+        (
+            "d_spike_fx (explicit_triangular)",
+            ng["explicit_triangular"][2](v, thr),
+            ours["explicit_triangular"][2](v, thr),
+        ),
+        (
+            "d_spike_fx (explicit_triangular, window=2)",
+            ng["explicit_triangular"][2](v, thr, 2.0),
+            ours["explicit_triangular"][2](v, thr, window=2.0),
+        ),
+        ("d_spike_fx (boxcar)", ng["boxcar"][2](v, thr), ours["boxcar"][2](v, thr)),
+        (
+            "d_spike_fx (boxcar, window=2)",
+            ng["boxcar"][2](v, thr, 2.0),
+            ours["boxcar"][2](v, thr, window=2.0),
+        ),
+        # v on a grid through the closed window's edges: ngc-learn's |x| <= window
+        (
+            "d_spike_fx (boxcar, window edges)",
+            ng["boxcar"][2](jnp.arange(-8.0, 8.5, 0.5), 0.0, 2.0),
+            ours["boxcar"][2](jnp.arange(-8.0, 8.5, 0.5), 0.0, window=2.0),
+        ),
+        (
+            "d_spike_fx (secant, ngclearn_sech)",
+            ng["secant"][2](10 * v),
+            S.secant_lif_estimator(ngclearn_sech=True)[1](10 * v),
+        ),
+        (
+            "d_spike_fx (secant, ngclearn_sech, c2=0.3, scaled)",
+            ng["secant"][2](10 * v, 0.0, 0.82, 0.3, False),
+            S.secant_lif_estimator(ngclearn_sech=True)[1](10 * v, 0.0, 0.82, 0.3, False),
+        ),
+        # ngc-learn 3.2 evaluates the arctan derivative at v - thr, as ngcx does
+        (
+            "d_spike_fx (arctan, class ngclearn_scaling)",
+            ng["arctan"][2](v, thr),
+            S.ArcTan(ngclearn_scaling=True).d_spike_fx(v, thr),
+        ),
     ]
     differs += [
-        ("d_spike_fx (arctan, true derivative)", arc[1](v, 0.0), S.ArcTan().d_spike_fx(v, 0.0)),
-        ("d_spike_fx (secant: sech vs sech^2)", sec[1](10 * v), S.SecantLIF().d_spike_fx(10 * v)),
-        ("d_spike_fx (triangular)", tri[1](v, thr), S.Triangular().d_spike_fx(v, thr)),
+        # ngcx's relaxations have the carried derivative; ngc-learn returns the step
+        ("surr_fx (ste: identity vs step)", ng["ste"][1](v, thr), ours["ste"][1](v, thr)),
+        ("surr_fx (triangular)", ng["triangular"][1](v, thr), ours["triangular"][1](v, thr)),
+        ("surr_fx (boxcar)", ng["boxcar"][1](v, thr), ours["boxcar"][1](v, thr)),
+        ("surr_fx (arctan, consistent scaling)", ng["arctan"][1](v), ours["arctan"][1](v)),
+        (
+            "d_spike_fx (secant: sech vs sech^2)",
+            ng["secant"][2](10 * v),
+            ours["secant"][2](10 * v),
+        ),
+        # ngcx's unit-area options differ from ngc-learn's height-1 windows on purpose
+        (
+            "d_spike_fx (triangular, unit_area)",
+            ng["triangular"][2](v, thr),
+            S.triangular_estimator(unit_area=True)[1](v, thr),
+        ),
+        (
+            "d_spike_fx (boxcar, unit_area)",
+            ng["boxcar"][2](v, thr),
+            S.boxcar_estimator(unit_area=True)[1](v, thr),
+        ),
+        (
+            "d_spike_fx (arctan, true derivative)",
+            ng["arctan"][2](v, thr),
+            S.ArcTan().d_spike_fx(v, thr),
+        ),
     ]
     return same, differs
 

@@ -99,9 +99,11 @@ def test_a_flipped_payload_bit_fails_the_checksum(tmp_path, where):
         pytest.param(lambda h: h[:-1] + b"!", id="broken-json"),
         pytest.param(lambda h: b"[" + b" " * (len(h) - 2) + b"]", id="not-an-object"),
         pytest.param(
-            lambda h: h.replace(b'"leaves": [[', b'"leaves": {[', 1)
-            if b'"leaves": [[' in h
-            else h[:-1] + b"x",
+            lambda h: (
+                h.replace(b'"leaves": [[', b'"leaves": {[', 1)
+                if b'"leaves": [[' in h
+                else h[:-1] + b"x"
+            ),
             id="leaves-not-a-list",
         ),
     ],

@@ -4,32 +4,52 @@ import pytest
 from ngcx import viz
 
 
+@pytest.fixture(autouse=True)
+def _agg():
+    """Render with Agg in these tests only, and close what the tests leave open."""
+    plt = pytest.importorskip("matplotlib.pyplot")
+    old = plt.get_backend()
+    plt.switch_backend("Agg")
+    yield
+    plt.close("all")
+    if old.lower() != "agg":
+        plt.switch_backend(old)
+
+
 def _png(path):
     data = path.read_bytes()
     return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
 
 
 def test_every_plot_renders_a_png(tmp_path):
+    from matplotlib.figure import Figure
+
     rng = np.random.default_rng(0)
     spikes = (rng.uniform(size=(100, 20)) < 0.05).astype(float)
     codes = np.concatenate([rng.normal(size=(30, 5)), rng.normal(size=(30, 5)) + 3])
     labels = np.repeat([0, 1], 30)
     scores = np.eye(3)[rng.integers(0, 3, 40)] + 0.1 * rng.uniform(size=(40, 3))
-    outputs = [
-        viz.plot_spike_raster(spikes, tmp_path / "raster.png"),
-        viz.plot_compartment_traces(rng.normal(size=(50, 4)), tmp_path / "traces.png"),
-        viz.plot_embedding(codes, labels, tmp_path / "pca.png"),
-        viz.plot_embedding(codes, labels, tmp_path / "tsne.png", method="tsne"),
-        viz.plot_classification_analysis(scores, rng.integers(0, 3, 40), tmp_path / "cls.png"),
-        viz.plot_learning_curve({"a": [3, 2, 1]}, tmp_path / "curve.png"),
-        viz.plot_confusion_matrix(np.eye(3), tmp_path / "cm.png"),
-        viz.plot_receptive_fields(rng.normal(size=(64, 10)), (8, 8), tmp_path / "rf.png"),
-        viz.plot_filters(rng.normal(size=(3, 3, 2, 2)), tmp_path / "filters.png"),
-        viz.plot_reconstructions(
-            rng.uniform(size=(3, 8, 8)), rng.uniform(size=(3, 8, 8)), tmp_path / "rec.png"
+    calls = [
+        ("raster.png", lambda p: viz.plot_spike_raster(spikes, p)),
+        ("traces.png", lambda p: viz.plot_compartment_traces(rng.normal(size=(50, 4)), p)),
+        ("pca.png", lambda p: viz.plot_embedding(codes, labels, p)),
+        ("tsne.png", lambda p: viz.plot_embedding(codes, labels, p, method="tsne")),
+        ("cls.png", lambda p: viz.plot_classification_analysis(scores, rng.integers(0, 3, 40), p)),
+        ("curve.png", lambda p: viz.plot_learning_curve({"a": [3, 2, 1]}, p)),
+        ("cm.png", lambda p: viz.plot_confusion_matrix(np.eye(3), p)),
+        ("rf.png", lambda p: viz.plot_receptive_fields(rng.normal(size=(64, 10)), (8, 8), p)),
+        ("filters.png", lambda p: viz.plot_filters(rng.normal(size=(3, 3, 2, 2)), p)),
+        (
+            "rec.png",
+            lambda p: viz.plot_reconstructions(
+                rng.uniform(size=(3, 8, 8)), rng.uniform(size=(3, 8, 8)), p
+            ),
         ),
     ]
-    assert all(_png(p) for p in outputs)
+    for name, call in calls:
+        fig = call(tmp_path / name)
+        assert isinstance(fig, Figure)  # the figure is returned (it used to be the path)
+        assert _png(tmp_path / name), name
 
 
 def test_embedding_pca_and_errors(tmp_path):

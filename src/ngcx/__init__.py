@@ -34,9 +34,11 @@ from . import (
     parallel as parallel,
     plasticity as plasticity,
     simulation as simulation,
+    sparse_regression as sparse_regression,
     surrogates as surrogates,
     synapses as synapses,
 )
+from ._debug import debug_nans as debug_nans
 from ._flat import FlatStep as FlatStep
 from .activations import (
     ACTIVATIONS as ACTIVATIONS,

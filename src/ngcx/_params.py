@@ -35,6 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array
 
+from ._debug import check_traced_domain, checks_enabled
 from ._shapes import left_pad_rank
 
 
@@ -64,6 +65,19 @@ _DOMAIN_TEXT = {
 def is_concrete(x: Any) -> bool:
     """``True`` unless ``x`` (or a leaf of it) is a JAX tracer."""
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def _traced_ok(arr: Array, domain: Domain) -> Array:
+    finite = jnp.isfinite(arr)
+    ok = {
+        "real": lambda v: finite,
+        "positive": lambda v: v > 0,
+        "nonnegative": lambda v: v >= 0,
+        "unit": lambda v: (v >= 0) & (v <= 1),
+        "unit_open": lambda v: (v > 0) & (v <= 1),
+        "unit_half_open": lambda v: (v >= 0) & (v < 1),
+    }[domain](arr)
+    return finite & ok
 
 
 def _check_domain(values: np.ndarray, name: str, domain: Domain, shown: Any) -> None:
@@ -137,6 +151,9 @@ def param(
         if values.ndim == 1 and values.size <= 8:
             shown = values.tolist()
         _check_domain(values, name, domain, shown)
+    elif checks_enabled():  # traced: checked in ngcx.debug_nans() mode only
+        text = "finite" if domain == "real" else f"finite and {_DOMAIN_TEXT[domain]}"
+        arr = check_traced_domain(arr, name, _traced_ok(arr, domain), text)
     return arr
 
 

@@ -1,8 +1,12 @@
 r"""Analysis probes for learned representations (ngc-learn's ``utils.analysis``).
 
 - :class:`LinearProbe`: a (optionally layer-normalised) linear read-out trained with optax
-  (softmax cross-entropy with ``use_softmax``, else squared error);
-- :class:`KNNProbe`: k-nearest-neighbour majority vote;
+  (softmax cross-entropy with ``use_softmax``, else squared error), full-batch or in
+  shuffled mini-batches, with early stopping on a development set;
+- :class:`AttentiveProbe`: a learned query cross-attends over a sequence of codes, then a
+  self-attention block and a residual MLP read it out;
+- :class:`KNNProbe`: k-nearest-neighbour vote (Minkowski, Euclidean, Manhattan,
+  Chebyshev or cosine), as a classifier or a regressor;
 - :class:`KMeansProbe`: k-means clusters mapped to their majority label;
 - effective dimensionality: :func:`participation_ratio`, :func:`rankme`,
   :func:`stable_rank`.
@@ -24,10 +28,13 @@ from jaxtyping import Array, ArrayLike
 
 from ._checks import float_array
 from ._custom_types import Key
+from ._params import bcast, is_static_zero, param
+from .activations import gelu
 from .density import kmeans
 
 
 __all__ = [
+    "AttentiveProbe",
     "LinearProbe",
     "KNNProbe",
     "KMeansProbe",
@@ -44,6 +51,98 @@ def _pool(codes: ArrayLike) -> Array:
     if x.ndim != 2:
         raise ValueError(f"`codes` must be (N, D) or (N, L, D), got shape {x.shape}.")
     return x
+
+
+def _score(probe: Any, x: Array, t: Array, classify: bool) -> Array:
+    """Dev-set score (higher is better): accuracy, or minus the mean squared error."""
+    out = probe(x)
+    if classify:
+        return jnp.mean((jnp.argmax(out, -1) == jnp.argmax(t, -1)).astype(jnp.float32))
+    return -jnp.mean(jnp.sum(jnp.square(out - t), axis=-1))
+
+
+def _fit_epochs(
+    probe: Any,
+    loss_fn: Any,
+    opt: optax.GradientTransformation,
+    x: Array,
+    t: Array,
+    n_iter: int,
+    batch_size: int | None,
+    key: Key | None,
+    dev_dataset: tuple[Array, ArrayLike] | None,
+    patience: int,
+    classify: bool,
+) -> tuple[Any, Array]:
+    """Epochs of (mini-batch) training with optional dev-set early stopping, as one scan
+    (``dev_dataset`` codes already in the shape the probe takes).
+
+    ``loss_fn(probe, xb, tb, key)``; the key is ``None`` when none was given."""
+    n = x.shape[0]
+    if t.shape[0] != n:
+        raise ValueError(f"`targets` must have {n} rows like `codes`, got shape {t.shape}.")
+    if batch_size is not None:
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+        if key is None:
+            raise ValueError("`key` is required to shuffle the mini-batches (`batch_size`).")
+    if not isinstance(patience, int) or patience < 0:
+        raise ValueError(f"`patience` must be a non-negative int, got {patience!r}.")
+    bs = n if batch_size is None else min(batch_size, n)
+    n_batches = -(-n // bs)
+    if dev_dataset is not None:
+        dx, dt_ = dev_dataset[0], jnp.asarray(dev_dataset[1], dtype=jnp.float32)
+    use_key = key is not None
+    key0 = key if use_key else jax.random.key(0)
+
+    with jax.numpy_dtype_promotion("standard"):
+        params = eqx.filter(probe, eqx.is_inexact_array)
+        state = opt.init(params)
+
+        def epoch(carry):
+            p, st, k = carry
+            k, kperm, kdrop = jax.random.split(k, 3)
+            if batch_size is None:
+                order = jnp.arange(n)
+            else:
+                order = jax.random.permutation(kperm, n)
+            order = jnp.concatenate([order, order[: n_batches * bs - n]]).reshape(n_batches, bs)
+
+            def mb(c, inp):
+                p, st = c
+                idx, kb = inp
+                lf = lambda q: loss_fn(q, x[idx], t[idx], kb if use_key else None)
+                loss, grads = eqx.filter_value_and_grad(lf)(p)
+                upd, st = opt.update(grads, st, eqx.filter(p, eqx.is_inexact_array))
+                return (eqx.apply_updates(p, upd), st), loss
+
+            (p, st), losses = jax.lax.scan(mb, (p, st), (order, jax.random.split(kdrop, n_batches)))
+            return (p, st, k), jnp.mean(losses)
+
+        def outer(carry, _):
+            p, st, k, best, best_score, impatience = carry
+            stopped = impatience > patience
+
+            def run(_):
+                return epoch((p, st, k))
+
+            def skip(_):
+                return (p, st, k), jnp.asarray(jnp.nan, dtype=jnp.float32)
+
+            (p2, st2, k2), loss = jax.lax.cond(stopped, skip, run, None)
+            if dev_dataset is None:
+                return (p2, st2, k2, best, best_score, impatience), loss
+            score = _score(p2, dx, dt_, classify)
+            better = (score > best_score) & ~stopped
+            best2 = jax.tree_util.tree_map(
+                lambda a, b: jnp.where(better, a, b) if eqx.is_array(a) else a, p2, best
+            )
+            imp = jnp.where(better, 0, impatience + 1)
+            return (p2, st2, k2, best2, jnp.where(better, score, best_score), imp), loss
+
+        init = (probe, state, key0, probe, jnp.asarray(-jnp.inf), jnp.asarray(0))
+        (p, _, _, best, _, _), losses = jax.lax.scan(outer, init, None, length=n_iter)
+    return (p if dev_dataset is None else best), losses
 
 
 class LinearProbe(eqx.Module):
@@ -88,60 +187,217 @@ class LinearProbe(eqx.Module):
         return jnp.mean(jnp.sum(jnp.square(self._raw(codes) - t), axis=-1))
 
     def fit(
-        self, codes: ArrayLike, targets: ArrayLike, n_iter: int = 200, eta: float = 0.05
+        self,
+        codes: ArrayLike,
+        targets: ArrayLike,
+        n_iter: int = 200,
+        eta: float = 0.05,
+        *,
+        batch_size: int | None = None,
+        key: Key | None = None,
+        dev_dataset: tuple[ArrayLike, ArrayLike] | None = None,
+        patience: int = 20,
     ) -> tuple[LinearProbe, Array]:
-        """Full-batch Adam on :meth:`loss` for ``n_iter`` steps (one ``lax.scan``).
+        """Adam on :meth:`loss` (one ``lax.scan``).
 
-        **Returns:** ``(trained_probe, losses)``."""
-        opt = optax.adam(eta)
+        **Arguments:**
+
+        - `codes`, `targets`: the training set, `(N, D)` (or `(N, L, D)`) and `(N, C)`.
+        - `n_iter`: full-batch steps, or epochs when `batch_size` is given.
+        - `eta`: Adam's learning rate.
+        - `batch_size`: mini-batch size; each epoch visits a fresh permutation (drawn
+          with `key`) in ``ceil(N / batch_size)`` steps, the last batch filled up with
+          the permutation's first samples (ngc-learn appends ``N % batch_size`` samples,
+          which misses some when that does not make ``N`` divisible).
+        - `key`: PRNG key for the shuffling (required with `batch_size`).
+        - `dev_dataset`: ``(dev_codes, dev_targets)``: after every epoch the probe is
+          scored on it (accuracy with ``use_softmax``, else minus the squared error);
+          training stops once the score has not improved for more than `patience` epochs,
+          and the best-scoring probe is returned (ngc-learn returns the last probe and the
+          best accuracy).
+        - `patience`: epochs without improvement before stopping.
+
+        **Returns:** ``(trained_probe, losses)``: the training loss of each step or epoch
+        (NaN for epochs skipped after early stopping).
+        """
         x, t = _pool(codes), jnp.asarray(targets, dtype=jnp.float32)
-        with jax.numpy_dtype_promotion("standard"):
-            state = opt.init(eqx.filter(self, eqx.is_inexact_array))
+        if batch_size is None and dev_dataset is None:
+            opt = optax.adam(eta)
+            with jax.numpy_dtype_promotion("standard"):
+                state = opt.init(eqx.filter(self, eqx.is_inexact_array))
 
-            def step(carry, _):
-                probe, st = carry
-                loss, grads = eqx.filter_value_and_grad(lambda p: p.loss(x, t))(probe)
-                updates, st = opt.update(grads, st, eqx.filter(probe, eqx.is_inexact_array))
-                return (eqx.apply_updates(probe, updates), st), loss
+                def step(carry, _):
+                    probe, st = carry
+                    loss, grads = eqx.filter_value_and_grad(lambda p: p.loss(x, t))(probe)
+                    updates, st = opt.update(grads, st, eqx.filter(probe, eqx.is_inexact_array))
+                    return (eqx.apply_updates(probe, updates), st), loss
 
-            (probe, _), losses = jax.lax.scan(step, (self, state), None, length=n_iter)
-        return probe, losses
+                (probe, _), losses = jax.lax.scan(step, (self, state), None, length=n_iter)
+            return probe, losses
+        return _fit_epochs(
+            self,
+            lambda p, xb, tb, k: p.loss(xb, tb),
+            optax.adam(eta),
+            x,
+            t,
+            n_iter,
+            batch_size,
+            key,
+            None if dev_dataset is None else (_pool(dev_dataset[0]), dev_dataset[1]),
+            patience,
+            self.use_softmax,
+        )
 
     def predict(self, codes: ArrayLike) -> Array:
         """Class indices (argmax of the read-out)."""
         return jnp.argmax(self(codes), axis=-1)
 
 
-class KNNProbe:
-    """k-nearest-neighbour classifier over stored codes (Euclidean; ties to the lowest
-    label). ``fit(codes, labels)`` stores them; ``predict(codes)`` votes."""
+_DISTANCES = ("minkowski", "euclidean", "manhattan", "chebyshev", "cosine")
 
-    def __init__(self, k: int = 5):
-        if not isinstance(k, int) or k < 1:
-            raise ValueError(f"`k` must be a positive int, got {k!r}.")
+
+class KNNProbe:
+    r"""k-nearest-neighbour probe over stored codes (ngc-learn's ``KNNProbe``).
+
+    ``fit(codes, labels)`` stores the codes; ``process(codes)`` gives ngc-learn's `(B, C)`
+    output and ``predict(codes)`` class indices (classifier) or target vectors
+    (regressor). Codes `(N, L, D)` are mean-pooled over `L` (ngc-learn flattens them).
+
+    **Arguments:**
+
+    - `k`: number of neighbours $K$ (ngc-learn's `num_neighbors`, also accepted by that
+      name).
+    - `distance_function`: ``(name, order)``: ``("minkowski", p)`` ($L_p$, ``p`` may be
+      ``inf``), ``("euclidean", _)``, ``("manhattan", _)``, ``("chebyshev", _)`` or
+      ``("cosine", _)`` (largest cosine similarity); default ``("minkowski", 2)``.
+    - `predictor_type`: ``"classifier"`` (labels are ints `(N,)` or one-hot `(N, C)`) or
+      ``"regressor"`` (real targets `(N, out_dim)`; the prediction is the neighbours'
+      mean target).
+    - `vote_style`: for a classifier, ``"mode"``: ``process`` returns the one-hot of the
+      most frequent neighbour label; ``"mean"``: it returns the neighbours' label
+      frequencies (a probability vector whose argmax is the mode). ngc-learn returns the
+      one-hot mode for both. Ties go to the lowest label.
+    """
+
+    def __init__(
+        self,
+        k: int = 5,
+        distance_function: tuple[str, Any] | str = ("minkowski", 2),
+        predictor_type: str = "classifier",
+        vote_style: str = "mode",
+        *,
+        num_neighbors: int | None = None,
+    ):
+        if num_neighbors is not None:
+            k = num_neighbors
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"`k` (num_neighbors) must be a positive int, got {k!r}.")
         self.k = k
+        if isinstance(distance_function, str):
+            distance_function = (distance_function, 2)
+        try:
+            name, order = distance_function
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`distance_function` must be a (name, order) pair, got {distance_function!r}."
+            ) from None
+        name = str(name).lower()
+        if name not in _DISTANCES:
+            raise ValueError(
+                f"`distance_function`: unknown distance {name!r}; known: {_DISTANCES}."
+            )
+        order = {"euclidean": 2.0, "manhattan": 1.0, "chebyshev": float("inf")}.get(
+            name, float(order)
+        )
+        if name == "minkowski" and not order >= 1:
+            raise ValueError(f"`distance_function` order must be >= 1, got {order!r}.")
+        self.distance_function = distance_function
+        self.dist_metric = "cosine" if name == "cosine" else "minkowski"
+        self.dist_order = order
+        if predictor_type not in ("classifier", "regressor"):
+            raise ValueError(
+                f"`predictor_type` must be 'classifier' or 'regressor', got {predictor_type!r}."
+            )
+        if vote_style not in ("mode", "mean"):
+            raise ValueError(f"`vote_style` must be 'mode' or 'mean', got {vote_style!r}.")
+        self.predictor_type = predictor_type
+        self.vote_style = vote_style
         self.codes: Array | None = None
         self.labels: Array | None = None
+        self.targets: Array | None = None
 
     def fit(self, codes: ArrayLike, labels: ArrayLike) -> KNNProbe:
+        """Store the codes and their labels (or regression targets)."""
         self.codes = _pool(codes)
-        self.labels = jnp.asarray(labels).astype(jnp.int32)
+        lab = jnp.asarray(labels)
+        if lab.shape[:1] != self.codes.shape[:1]:
+            raise ValueError(
+                f"`labels` must have {self.codes.shape[0]} rows like `codes`, got shape "
+                f"{lab.shape}."
+            )
+        if self.predictor_type == "regressor":
+            t = lab.astype(self.codes.dtype)
+            self.targets = t[:, None] if t.ndim == 1 else t
+            self.labels = None
+        else:
+            if lab.ndim == 2:
+                self.targets = lab.astype(self.codes.dtype)
+                self.labels = jnp.argmax(lab, axis=1).astype(jnp.int32)
+            else:
+                self.labels = lab.astype(jnp.int32)
+                self.targets = jax.nn.one_hot(
+                    self.labels, int(jnp.max(self.labels)) + 1, dtype=self.codes.dtype
+                )
         if self.k > self.codes.shape[0]:
             raise ValueError(f"`k`={self.k} exceeds the {self.codes.shape[0]} stored codes.")
         return self
 
+    def update(self, embeddings: ArrayLike, labels: ArrayLike, dkey: Any = None) -> None:
+        """ngc-learn's name for :meth:`fit` (a k-NN learns by storing)."""
+        self.fit(embeddings, labels)
+
+    def _neighbours(self, q: Array) -> Array:
+        assert self.codes is not None
+        c = self.codes
+        if self.dist_metric == "cosine":
+            qn = q / (jnp.linalg.norm(q, axis=1, keepdims=True) + 1e-12)
+            cn = c / (jnp.linalg.norm(c, axis=1, keepdims=True) + 1e-12)
+            score = qn @ cn.T
+        elif self.dist_order == 2.0:
+            score = -(
+                jnp.sum(jnp.square(q), 1)[:, None]
+                - 2 * q @ c.T
+                + jnp.sum(jnp.square(c), 1)[None, :]
+            )
+        else:
+            diff = jnp.abs(q[:, None, :] - c[None, :, :])
+            if self.dist_order == float("inf"):
+                score = -jnp.max(diff, axis=-1)
+            elif self.dist_order == 1.0:
+                score = -jnp.sum(diff, axis=-1)
+            else:
+                score = -jnp.sum(diff**self.dist_order, axis=-1)  # monotone in the L_p norm
+        return jax.lax.top_k(score, self.k)[1]
+
+    def process(self, codes: ArrayLike, dkey: Any = None) -> Array:
+        """ngc-learn's output `(B, C)`: the mean neighbour target (regressor), the one-hot
+        mode (``vote_style="mode"``) or the neighbour label frequencies (``"mean"``)."""
+        if self.codes is None or self.targets is None:
+            raise ValueError("call `fit` before `process`/`predict`.")
+        idx = self._neighbours(_pool(codes))
+        mean = jnp.mean(self.targets[idx], axis=1)
+        if self.predictor_type == "regressor" or self.vote_style == "mean":
+            return mean
+        return jax.nn.one_hot(jnp.argmax(mean, axis=-1), mean.shape[-1], dtype=mean.dtype)
+
     def predict(self, codes: ArrayLike) -> Array:
-        if self.codes is None or self.labels is None:
+        """Class indices (classifier) or mean neighbour targets `(B, out_dim)`
+        (regressor)."""
+        if self.codes is None:
             raise ValueError("call `fit` before `predict`.")
-        q = _pool(codes)
-        d = (
-            jnp.sum(jnp.square(q), 1)[:, None]
-            - 2 * q @ self.codes.T
-            + jnp.sum(jnp.square(self.codes), 1)[None, :]
-        )
-        idx = jax.lax.top_k(-d, self.k)[1]
-        votes = jax.nn.one_hot(self.labels[idx], int(jnp.max(self.labels)) + 1).sum(axis=1)
-        return jnp.argmax(votes, axis=-1)
+        if self.predictor_type == "regressor":
+            return self.process(codes)
+        return jnp.argmax(self.process(codes), axis=-1)
 
 
 class KMeansProbe:
@@ -178,14 +434,22 @@ class KMeansProbe:
         return assign if self.cluster_labels is None else jnp.asarray(self.cluster_labels)[assign]
 
 
-def participation_ratio(latent_codes: ArrayLike) -> Array:
-    r"""$(\mathrm{tr}\,C)^2 / \mathrm{tr}(C^2)$ of the codes' covariance $C$ (1 when the
-    codes are constant)."""
+def participation_ratio(latent_codes: ArrayLike, use_NaN_fallback: bool = False) -> Array:
+    r"""$(\mathrm{tr}\,C)^2 / \mathrm{tr}(C^2)$ of the codes' covariance $C$ (ngc-learn's
+    ``participation_ratio``).
+
+    **Arguments:** `latent_codes` `(N, D)` (or `(N, L, D)`, mean-pooled);
+    `use_NaN_fallback`: when $\mathrm{tr}(C^2) = 0$ (constant codes) return NaN instead
+    of the default effective dimension 1.
+    """
     z = _pool(latent_codes)
     zc = z - jnp.mean(z, axis=0, keepdims=True)
     cov = zc.T @ zc / max(z.shape[0] - 1, 1)
     denom = jnp.sum(jnp.square(cov))
-    return jnp.where(denom > 0, jnp.square(jnp.trace(cov)) / jnp.where(denom > 0, denom, 1.0), 1.0)
+    fallback = jnp.nan if use_NaN_fallback else 1.0
+    return jnp.where(
+        denom > 0, jnp.square(jnp.trace(cov)) / jnp.where(denom > 0, denom, 1.0), fallback
+    )
 
 
 def rankme(latent_codes: ArrayLike, eps: float = 1e-7) -> Array:
@@ -196,11 +460,342 @@ def rankme(latent_codes: ArrayLike, eps: float = 1e-7) -> Array:
     return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))
 
 
-def stable_rank(latent_codes: ArrayLike) -> Array:
+def stable_rank(latent_codes: ArrayLike, num_iters: int | None = None) -> Array:
     r"""Stable rank $\lVert Z_c\rVert_F^2 / \lVert Z_c\rVert_2^2$ of the centred codes
-    (computed exactly with an SVD rather than ngc-learn's 10 power iterations)."""
+    (ngc-learn's ``stable_rank``); 0 for constant codes (ngc-learn returns 1).
+
+    **Arguments:**
+
+    - `latent_codes`: `(N, D)` (or `(N, L, D)`, mean-pooled).
+    - `num_iters`: ``None`` (default) computes the top singular value exactly with an
+      SVD; an int runs that many power iterations on $Z_c^\top Z_c$ from ngc-learn's
+      fixed start vector (normal draw from ``PRNGKey(0)``), ngc-learn's method (its
+      default is 10). Power iteration under-estimates $\lVert Z_c\rVert_2$, so it
+      over-estimates the stable rank until it has converged.
+    """
     z = _pool(latent_codes)
     zc = z - jnp.mean(z, axis=0, keepdims=True)
-    s = jnp.linalg.svd(zc, compute_uv=False)
-    top = jnp.max(s)
-    return jnp.where(top > 0, jnp.sum(jnp.square(s)) / jnp.where(top > 0, top**2, 1.0), 0.0)
+    fro = jnp.sum(jnp.square(zc))
+    if num_iters is None:
+        s = jnp.linalg.svd(zc, compute_uv=False)
+        top_sq = jnp.max(s) ** 2
+    else:
+        if not isinstance(num_iters, int) or isinstance(num_iters, bool) or num_iters < 0:
+            raise ValueError(f"`num_iters` must be a non-negative int or None, got {num_iters!r}.")
+        v = jax.random.normal(jax.random.PRNGKey(0), (zc.shape[1], 1), dtype=zc.dtype)
+        v = v / jnp.linalg.norm(v)
+
+        def body(_, v):
+            w = zc.T @ (zc @ v)
+            n = jnp.linalg.norm(w)
+            return w / jnp.where(n > 0, n, 1.0)
+
+        v = jax.lax.fori_loop(0, num_iters, body, v)
+        top_sq = jnp.sum(jnp.square(zc @ v))
+    return jnp.where(top_sq > 0, fro / jnp.where(top_sq > 0, top_sq, 1.0), 0.0)
+
+
+def _lin(x: Array, W: Array, b: Array) -> Array:
+    """``x @ W + b`` with the bias broadcast explicitly (rank promotion off)."""
+    return x @ W + bcast(b, x.ndim)
+
+
+def _ln(x: Array, scale: Array, shift: Array) -> Array:
+    """Layer normalisation over the last (feature) axis."""
+    mu = jnp.mean(x, axis=-1, keepdims=True)
+    sd = jnp.sqrt(jnp.maximum(jnp.mean(jnp.square(x - mu), axis=-1, keepdims=True), 1e-12))
+    return (x - mu) / jnp.maximum(sd, 1e-6) * bcast(scale, x.ndim) + bcast(shift, x.ndim)
+
+
+def _attend(
+    q_in: Array,
+    kv_in: Array,
+    W: tuple[Array, ...],
+    n_heads: int,
+    mask: Array | None,
+    rate: Any,
+    key: Key | None,
+) -> Array:
+    """Multi-head attention of `q_in` (B, T, Dq) over `kv_in` (B, S, Dkv)."""
+    Wq, bq, Wk, bk, Wv, bv, Wo, bo = W
+    B, T, _ = q_in.shape
+    S = kv_in.shape[1]
+    q, k, v = _lin(q_in, Wq, bq), _lin(kv_in, Wk, bk), _lin(kv_in, Wv, bv)
+    h = q.shape[-1] // n_heads
+    q = q.reshape(B, T, n_heads, h).transpose(0, 2, 1, 3)
+    k = k.reshape(B, S, n_heads, h).transpose(0, 2, 1, 3)
+    v = v.reshape(B, S, n_heads, h).transpose(0, 2, 1, 3)
+    score = jnp.einsum("bhte,bhse->bhts", q, k) / jnp.sqrt(jnp.asarray(h, q.dtype))
+    if mask is not None:
+        score = jnp.where(jnp.broadcast_to(mask[:, None], score.shape), -jnp.inf, score)
+    score = jax.nn.softmax(score, axis=-1)
+    if key is not None:
+        keep = jax.random.uniform(key, score.shape, score.dtype) <= 1.0 - rate
+        score = jnp.where(keep, score / (1.0 - rate), 0.0)
+    att = jnp.einsum("bhts,bhse->bhte", score, v).transpose(0, 2, 1, 3).reshape(B, T, -1)
+    return _lin(att, Wo, bo)
+
+
+class AttentiveProbe(eqx.Module):
+    r"""Attentive probe (ngc-learn's ``AttentiveProbe``): learned queries cross-attend over a
+    sequence of codes, a self-attention block and a residual MLP read the result out.
+
+    For codes $E$ `(B, S, input_dim)` and the learned queries $Q_0$
+    `(target_seq_length, learnable_query_dim)`:
+
+    1. (``use_LN_input``) layer-normalise $Q_0$ and $E$;
+    2. $F = \mathrm{MHA}(Q_0, E)$, multi-head cross-attention with ``num_heads`` heads of
+       width ``attn_dim / num_heads``, softmax over the `S` codes (``mask`` entries
+       ``True`` are ignored), projected back to ``learnable_query_dim``;
+    3. $F \leftarrow F + \mathrm{MHA}(\mathrm{LN}(F), \mathrm{LN}(F))$ (self-attention; LN
+       with ``use_LN``), then $f$ = the mean of $F$ over the queries (ngc-learn keeps the
+       first query; identical for its ``target_seq_length=1``);
+    4. $f \leftarrow f + W_3\,\mathrm{gelu}(W_2\,\mathrm{gelu}(W_1 \mathrm{LN}(f)))$ with
+       LN before each layer (``use_LN``), hidden width ``4 * learnable_query_dim`` and
+       ngc-learn's GELU approximation $x\,\sigma(1.702x)$ (:func:`ngcx.activations.gelu`);
+    5. $y = f W_y + b_y$, a softmax with ``use_softmax``.
+
+    Dropout with rate ``dropout`` is applied to the attention weights in training (when a
+    key is passed). Trained by :meth:`fit` with Adam (learning rate ``eta``, multiplied by
+    ``1 - eta_decay`` after each update down to ``min_eta``, as ngc-learn).
+
+    Differences from ngc-learn: layer normalisation is over each vector's features
+    (ngc-learn's ``layer_normalize`` takes the mean over axis 1, the sequence axis for
+    `(B, S, D)` codes, and the standard deviation over the whole batch); the queries are
+    shared by every example (ngc-learn's are one per row of a fixed ``batch_size``, so
+    it cannot process another batch size); the loss with ``use_softmax`` is the
+    cross-entropy computed from the logits (ngc-learn clips probabilities at
+    $10^{-5}$); ``hid_dim`` is accepted and unused, as in ngc-learn.
+    """
+
+    query: Array
+    Wq: Array
+    bq: Array
+    Wk: Array
+    bk: Array
+    Wv: Array
+    bv: Array
+    Wout: Array
+    bout: Array
+    Wqs: Array
+    bqs: Array
+    Wks: Array
+    bks: Array
+    Wvs: Array
+    bvs: Array
+    Wouts: Array
+    bouts: Array
+    ln_attn: tuple[Array, Array]
+    Whid1: Array
+    bhid1: Array
+    ln1: tuple[Array, Array]
+    Whid2: Array
+    bhid2: Array
+    ln2: tuple[Array, Array]
+    Whid3: Array
+    bhid3: Array
+    ln3: tuple[Array, Array]
+    Wy: Array
+    by: Array
+    ln_in_query: tuple[Array, Array]
+    ln_in_codes: tuple[Array, Array]
+    dropout: Array
+    eta: Array
+    eta_decay: Array
+    min_eta: Array
+    num_heads: int = eqx.field(static=True)
+    use_LN: bool = eqx.field(static=True)
+    use_LN_input: bool = eqx.field(static=True)
+    use_softmax: bool = eqx.field(static=True)
+    use_dropout: bool = eqx.field(static=True)
+    _batch_size: int = eqx.field(static=True)
+
+    def __init__(
+        self,
+        dkey: Key,
+        source_seq_length: int,
+        input_dim: int,
+        out_dim: int,
+        num_heads: int = 8,
+        attn_dim: int = 64,
+        target_seq_length: int = 1,
+        learnable_query_dim: int = 32,
+        batch_size: int = 1,
+        hid_dim: int = 32,
+        use_LN: bool = True,
+        use_LN_input: bool = False,
+        use_softmax: bool = True,
+        dropout: float = 0.5,
+        eta: float = 0.0002,
+        eta_decay: float = 0.0,
+        min_eta: float = 1e-5,
+    ):
+        r"""**Arguments** (ngc-learn's names and defaults):
+
+        - `dkey`: PRNG key for the initial weights (normal, standard deviation 0.02;
+          queries start at 0).
+        - `source_seq_length`: `S`, the length of the code sequences (informational).
+        - `input_dim`: the width of each code.
+        - `out_dim`: the output width.
+        - `num_heads`: attention heads; must divide `attn_dim` and `learnable_query_dim`.
+        - `attn_dim`: width of the cross-attention's queries/keys/values.
+        - `target_seq_length`: number of learned queries.
+        - `learnable_query_dim`: width of the queries and of the MLP.
+        - `batch_size`: default mini-batch size of :meth:`fit`.
+        - `hid_dim`: unused (as in ngc-learn).
+        - `use_LN`, `use_LN_input`, `use_softmax`: see the class docstring.
+        - `dropout`: attention dropout rate in `[0, 1)`.
+        - `eta`, `eta_decay`, `min_eta`: Adam's learning rate and its decay.
+        """
+        del source_seq_length, hid_dim
+        for name, v in (
+            ("input_dim", input_dim),
+            ("out_dim", out_dim),
+            ("num_heads", num_heads),
+            ("attn_dim", attn_dim),
+            ("target_seq_length", target_seq_length),
+            ("learnable_query_dim", learnable_query_dim),
+            ("batch_size", batch_size),
+        ):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {v!r}.")
+        if attn_dim % num_heads or learnable_query_dim % num_heads:
+            raise ValueError(
+                f"`num_heads` ({num_heads}) must divide `attn_dim` ({attn_dim}) and "
+                f"`learnable_query_dim` ({learnable_query_dim})."
+            )
+        self.dropout = param(dropout, "dropout", "unit_half_open")
+        self.eta = param(eta, "eta", "positive")
+        self.eta_decay = param(eta_decay, "eta_decay", "unit_half_open")
+        self.min_eta = param(min_eta, "min_eta", "nonnegative")
+        self.num_heads = num_heads
+        self.use_LN, self.use_LN_input = bool(use_LN), bool(use_LN_input)
+        self.use_softmax = bool(use_softmax)
+        self.use_dropout = not is_static_zero(self.dropout)
+        self._batch_size = batch_size
+        keys = iter(jax.random.split(dkey, 24))
+        Dq, A = learnable_query_dim, attn_dim
+
+        def w(shape):
+            return 0.02 * jax.random.normal(next(keys), shape)
+
+        def ln(n):
+            return (jnp.ones((n,)), jnp.zeros((n,)))
+
+        self.query = jnp.zeros((target_seq_length, Dq))
+        self.Wq, self.bq, self.Wk, self.bk = w((Dq, A)), w((A,)), w((input_dim, A)), w((A,))
+        self.Wv, self.bv, self.Wout, self.bout = w((input_dim, A)), w((A,)), w((A, Dq)), w((Dq,))
+        self.Wqs, self.bqs, self.Wks, self.bks = w((Dq, Dq)), w((Dq,)), w((Dq, Dq)), w((Dq,))
+        self.Wvs, self.bvs, self.Wouts, self.bouts = w((Dq, Dq)), w((Dq,)), w((Dq, Dq)), w((Dq,))
+        self.ln_attn = ln(Dq)
+        self.Whid1, self.bhid1, self.ln1 = w((Dq, Dq)), w((Dq,)), ln(Dq)
+        self.Whid2, self.bhid2, self.ln2 = w((Dq, 4 * Dq)), w((4 * Dq,)), ln(Dq)
+        self.Whid3, self.bhid3, self.ln3 = w((4 * Dq, Dq)), w((Dq,)), ln(4 * Dq)
+        self.Wy, self.by = w((Dq, out_dim)), w((out_dim,))
+        self.ln_in_query, self.ln_in_codes = ln(Dq), ln(input_dim)
+
+    def _logits(self, codes: ArrayLike, mask: ArrayLike | None, key: Key | None) -> Array:
+        e = float_array(codes, "codes")
+        if e.ndim == 2:
+            e = e[:, None, :]
+        if e.ndim != 3 or e.shape[-1] != self.Wk.shape[0]:
+            raise ValueError(
+                f"`codes` must be (N, S, {self.Wk.shape[0]}) or (N, {self.Wk.shape[0]}), got "
+                f"shape {e.shape}."
+            )
+        B = e.shape[0]
+        q = jnp.broadcast_to(self.query, (B,) + self.query.shape)
+        if self.use_LN_input:
+            q, e = _ln(q, *self.ln_in_query), _ln(e, *self.ln_in_codes)
+        m = None
+        if mask is not None:
+            m = jnp.broadcast_to(jnp.asarray(mask, bool), (B, q.shape[1], e.shape[1]))
+        k1 = k2 = None
+        if key is not None and self.use_dropout:
+            k1, k2 = jax.random.split(key)
+        rate = self.dropout
+        cross = (self.Wq, self.bq, self.Wk, self.bk, self.Wv, self.bv, self.Wout, self.bout)
+        f = _attend(q, e, cross, self.num_heads, m, rate, k1)
+        g = _ln(f, *self.ln_attn) if self.use_LN else f
+        selfw = (self.Wqs, self.bqs, self.Wks, self.bks, self.Wvs, self.bvs, self.Wouts, self.bouts)
+        f = f + _attend(g, g, selfw, self.num_heads, None, rate, k2)
+        f = jnp.mean(f, axis=1)
+        h = _ln(f, *self.ln1) if self.use_LN else f
+        h = gelu(_lin(h, self.Whid1, self.bhid1))
+        h = _ln(h, *self.ln2) if self.use_LN else h
+        h = gelu(_lin(h, self.Whid2, self.bhid2))
+        h = _ln(h, *self.ln3) if self.use_LN else h
+        f = f + _lin(h, self.Whid3, self.bhid3)
+        return _lin(f, self.Wy, self.by)
+
+    def __call__(
+        self, codes: ArrayLike, mask: ArrayLike | None = None, *, key: Key | None = None
+    ) -> Array:
+        r"""The probe's output `(N, out_dim)` (probabilities with ``use_softmax``).
+
+        **Arguments:** `codes` `(N, S, input_dim)` or `(N, input_dim)`; `mask` boolean,
+        broadcastable to `(N, target_seq_length, S)`, ``True`` = ignore that code; `key`:
+        apply attention dropout (training) with this key."""
+        raw = self._logits(codes, mask, key)
+        return jax.nn.softmax(raw, axis=-1) if self.use_softmax else raw
+
+    def process(self, embeddings: ArrayLike, dkey: Any = None) -> Array:
+        """ngc-learn's name: the output without dropout."""
+        return self(embeddings)
+
+    def loss(self, codes: ArrayLike, targets: ArrayLike, *, key: Key | None = None) -> Array:
+        """Cross-entropy against one-hot `targets` (``use_softmax``) or the squared error
+        summed over outputs, averaged over the batch."""
+        t = jnp.asarray(targets, dtype=jnp.float32)
+        raw = self._logits(codes, None, key)
+        if self.use_softmax:
+            return jnp.mean(optax.softmax_cross_entropy(raw, t))
+        return jnp.mean(jnp.sum(jnp.square(raw - t), axis=-1))
+
+    def fit(
+        self,
+        codes: ArrayLike,
+        targets: ArrayLike,
+        n_iter: int = 50,
+        *,
+        key: Key,
+        batch_size: int | None = None,
+        dev_dataset: tuple[ArrayLike, ArrayLike] | None = None,
+        patience: int = 20,
+    ) -> tuple[AttentiveProbe, Array]:
+        """Train with Adam for `n_iter` epochs of shuffled mini-batches (ngc-learn's
+        ``Probe.fit``), with attention dropout and early stopping as
+        :meth:`LinearProbe.fit`.
+
+        **Arguments:** `codes` `(N, S, input_dim)`; `targets` `(N, out_dim)`; `n_iter`
+        epochs; `key` for shuffling and dropout; `batch_size` (default: the constructor's);
+        `dev_dataset`, `patience` as :meth:`LinearProbe.fit`.
+
+        **Returns:** ``(trained_probe, losses)`` (per epoch)."""
+        x = float_array(codes, "codes")
+        t = jnp.asarray(targets, dtype=jnp.float32)
+        eta, decay, floor = self.eta, self.eta_decay, self.min_eta
+
+        def schedule(count):
+            return jnp.maximum(floor, eta * (1.0 - decay) ** count)
+
+        dev = None
+        if dev_dataset is not None:
+            dev = (float_array(dev_dataset[0], "dev_dataset"), dev_dataset[1])
+        return _fit_epochs(
+            self,
+            lambda p, xb, tb, k: p.loss(xb, tb, key=k),
+            optax.adam(schedule),
+            x,
+            t,
+            n_iter,
+            self._batch_size if batch_size is None else batch_size,
+            key,
+            dev,
+            patience,
+            self.use_softmax,
+        )
+
+    def predict(self, codes: ArrayLike) -> Array:
+        """Class indices (argmax of the output)."""
+        return jnp.argmax(self(codes), axis=-1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -77,9 +78,6 @@ def _demo(out: Path) -> dict:
 
 def _plot_demo(out: Path, grid: np.ndarray, curves: dict) -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:  # plots are an optional extra
         print("matplotlib not installed: skipping plots (pip install 'ngcx[plots]')")
@@ -257,6 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     2 for invalid arguments or configuration (a one-line message naming the flag, nothing
     written); 3 when training became non-finite (the message names the quantity, epoch and
     batch); 1 when ``demo`` finds a derivative mismatch."""
+    # a command line writes its plots to files: a non-interactive backend unless the user
+    # chose one (ngcx.viz itself never changes the backend)
+    os.environ.setdefault("MPLBACKEND", "Agg")
     parser = build_parser()
     args = parser.parse_args(argv)
     out = Path(args.out) if getattr(args, "out", None) is not None else None

@@ -24,6 +24,12 @@ Integrators are also small final modules (Diffrax style): :class:`Euler`,
 ``integrator(t, x, dfx, dt, params) -> (t + dt, x_next)``. Cells accept a name or an
 integrator object (``LIFCell(10, 20.0, integration_type=RK4())``).
 
+Every step function and integrator takes ngc-learn's optional ``x_scale`` (a damping
+factor $\lambda$: each stage starts from $\lambda x$ instead of $x$); left out, the code
+path is exactly the undamped one. :func:`solve_ode` integrates over a fixed number of
+steps with one ``lax.scan`` and :func:`leapfrog` runs velocity-Verlet steps of a
+Hamiltonian system.
+
 ``get_integrator(name_or_integrator)`` returns the integrator object and raises
 ``ValueError`` for an unknown name (ngc-learn prints an error and falls back to Euler;
 its ``RateCell`` also maps ``"heun"`` to RK4 and ``"rk4"`` to Euler, which ngcx does not reproduce).
@@ -52,6 +58,8 @@ __all__ = [
     "step_ralston",
     "step_rk4",
     "get_integrator",
+    "solve_ode",
+    "leapfrog",
     "INTEGRATORS",
     "AbstractIntegrator",
     "Euler",
@@ -64,55 +72,83 @@ __all__ = [
 Dfx = Callable[[Any, Any, Any], Any]
 
 
-def _axpy(x: Any, dt: Any, *terms: tuple[float, Any]) -> Any:
-    """``x + dt * sum(c * k for c, k in terms)`` over PyTrees."""
+def _axpy(x: Any, dt: Any, *terms: tuple[float, Any], x_scale: Any = None) -> Any:
+    """``x_scale * x + dt * sum(c * k for c, k in terms)`` over PyTrees (no scaling when
+    ``x_scale`` is None)."""
 
     def combine(xi, *ks):
         acc = None
         for (c, _), k in zip(terms, ks, strict=True):
             acc = c * k if acc is None else acc + c * k
-        return xi + dt * acc
+        base = xi if x_scale is None else x_scale * xi
+        return base + dt * acc
 
     return jax.tree_util.tree_map(combine, x, *(k for _, k in terms))
 
 
-def step_euler(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-    """Forward Euler: $x + \\Delta t\\, f(t, x)$."""
-    return t + dt, _axpy(x, dt, (1.0, dfx(t, x, params)))
+def _scale(x_scale: Any) -> Any:
+    """``None`` for the default (no scaling: a Python 1 or None), else ``x_scale``."""
+    if x_scale is None or (isinstance(x_scale, int | float) and float(x_scale) == 1.0):
+        return None
+    return x_scale
 
 
-def step_rk2(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-    """Explicit midpoint: $k_1 = f(t, x)$, $x + \\Delta t f(t + \\tfrac{\\Delta t}2,
-    x + \\tfrac{\\Delta t}2 k_1)$."""
+def step_euler(
+    t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+) -> tuple[Any, Any]:
+    r"""Forward Euler: $\lambda x + \Delta t\, f(t, x)$ ($\lambda$ = ``x_scale``, 1 by
+    default)."""
+    xs = _scale(x_scale)
+    return t + dt, _axpy(x, dt, (1.0, dfx(t, x, params)), x_scale=xs)
+
+
+def step_rk2(
+    t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+) -> tuple[Any, Any]:
+    r"""Explicit midpoint: $k_1 = f(t, x)$, $\lambda x + \Delta t f(t + \tfrac{\Delta t}2,
+    \lambda x + \tfrac{\Delta t}2 k_1)$."""
+    xs = _scale(x_scale)
     k1 = dfx(t, x, params)
-    k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1)), params)
-    return t + dt, _axpy(x, dt, (1.0, k2))
+    k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1), x_scale=xs), params)
+    return t + dt, _axpy(x, dt, (1.0, k2), x_scale=xs)
 
 
-def step_heun(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-    """Heun: $k_1 = f(t, x)$, $k_2 = f(t + \\Delta t, x + \\Delta t k_1)$,
-    $x + \\tfrac{\\Delta t}2 (k_1 + k_2)$."""
+def step_heun(
+    t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+) -> tuple[Any, Any]:
+    r"""Heun: $k_1 = f(t, x)$, $k_2 = f(t + \Delta t, \lambda x + \Delta t k_1)$,
+    $\lambda x + \tfrac{\Delta t}2 (k_1 + k_2)$."""
+    xs = _scale(x_scale)
     k1 = dfx(t, x, params)
-    k2 = dfx(t + dt, _axpy(x, dt, (1.0, k1)), params)
-    return t + dt, _axpy(x, dt, (0.5, k1), (0.5, k2))
+    k2 = dfx(t + dt, _axpy(x, dt, (1.0, k1), x_scale=xs), params)
+    return t + dt, _axpy(x, dt, (0.5, k1), (0.5, k2), x_scale=xs)
 
 
-def step_ralston(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-    """Ralston: $k_2 = f(t + \\tfrac23\\Delta t, x + \\tfrac23\\Delta t k_1)$,
-    $x + \\Delta t(\\tfrac14 k_1 + \\tfrac34 k_2)$."""
+def step_ralston(
+    t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+) -> tuple[Any, Any]:
+    r"""Ralston: $k_2 = f(t + \tfrac23\Delta t, \lambda x + \tfrac23\Delta t k_1)$,
+    $\lambda x + \Delta t(\tfrac14 k_1 + \tfrac34 k_2)$."""
+    xs = _scale(x_scale)
     k1 = dfx(t, x, params)
-    k2 = dfx(t + (2.0 / 3.0) * dt, _axpy(x, (2.0 / 3.0) * dt, (1.0, k1)), params)
-    return t + dt, _axpy(x, dt, (0.25, k1), (0.75, k2))
+    k2 = dfx(t + (2.0 / 3.0) * dt, _axpy(x, (2.0 / 3.0) * dt, (1.0, k1), x_scale=xs), params)
+    return t + dt, _axpy(x, dt, (0.25, k1), (0.75, k2), x_scale=xs)
 
 
-def step_rk4(t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-    """Classical fourth-order Runge-Kutta."""
+def step_rk4(
+    t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+) -> tuple[Any, Any]:
+    r"""Classical fourth-order Runge-Kutta (every stage and the result start from
+    $\lambda x$)."""
+    xs = _scale(x_scale)
     k1 = dfx(t, x, params)
-    k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1)), params)
-    k3 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k2)), params)
-    k4 = dfx(t + dt, _axpy(x, dt, (1.0, k3)), params)
+    k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1), x_scale=xs), params)
+    k3 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k2), x_scale=xs), params)
+    k4 = dfx(t + dt, _axpy(x, dt, (1.0, k3), x_scale=xs), params)
     sixth = 1.0 / 6.0
-    return t + dt, _axpy(x, dt, (sixth, k1), (2 * sixth, k2), (2 * sixth, k3), (sixth, k4))
+    return t + dt, _axpy(
+        x, dt, (sixth, k1), (2 * sixth, k2), (2 * sixth, k3), (sixth, k4), x_scale=xs
+    )
 
 
 class AbstractIntegrator(eqx.Module):
@@ -124,11 +160,17 @@ class AbstractIntegrator(eqx.Module):
     order: ClassVar[int]
 
     @abc.abstractmethod
-    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        """One step of ``dt``."""
+    def step(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        """One step of ``dt`` (``x_scale``: ngc-learn's damping of ``x``, default 1)."""
 
-    def __call__(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        return self.step(t, x, dfx, dt, params)
+    def __call__(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        if x_scale is None:
+            return self.step(t, x, dfx, dt, params)
+        return self.step(t, x, dfx, dt, params, x_scale)
 
 
 class Euler(AbstractIntegrator):
@@ -136,8 +178,10 @@ class Euler(AbstractIntegrator):
 
     order: ClassVar[int] = 1
 
-    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        return step_euler(t, x, dfx, dt, params)
+    def step(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        return step_euler(t, x, dfx, dt, params, x_scale)
 
 
 class Midpoint(AbstractIntegrator):
@@ -145,8 +189,10 @@ class Midpoint(AbstractIntegrator):
 
     order: ClassVar[int] = 2
 
-    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        return step_rk2(t, x, dfx, dt, params)
+    def step(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        return step_rk2(t, x, dfx, dt, params, x_scale)
 
 
 class Heun(AbstractIntegrator):
@@ -154,8 +200,10 @@ class Heun(AbstractIntegrator):
 
     order: ClassVar[int] = 2
 
-    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        return step_heun(t, x, dfx, dt, params)
+    def step(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        return step_heun(t, x, dfx, dt, params, x_scale)
 
 
 class Ralston(AbstractIntegrator):
@@ -163,8 +211,10 @@ class Ralston(AbstractIntegrator):
 
     order: ClassVar[int] = 2
 
-    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        return step_ralston(t, x, dfx, dt, params)
+    def step(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        return step_ralston(t, x, dfx, dt, params, x_scale)
 
 
 class RK4(AbstractIntegrator):
@@ -172,8 +222,10 @@ class RK4(AbstractIntegrator):
 
     order: ClassVar[int] = 4
 
-    def step(self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None) -> tuple[Any, Any]:
-        return step_rk4(t, x, dfx, dt, params)
+    def step(
+        self, t: Any, x: Any, dfx: Dfx, dt: Any, params: Any = None, x_scale: Any = None
+    ) -> tuple[Any, Any]:
+        return step_rk4(t, x, dfx, dt, params, x_scale)
 
 
 #: Integrators by name (ngc-learn's names and aliases).
@@ -200,6 +252,107 @@ def get_integrator(name: str | AbstractIntegrator) -> AbstractIntegrator:
             f"`integration_type`: unknown integrator {name!r}; known: {', '.join(INTEGRATORS)}."
         )
     return INTEGRATORS[name]
+
+
+def solve_ode(
+    method_name: str | AbstractIntegrator,
+    t0: Any,
+    x0: Any,
+    T: int,
+    dfx: Dfx,
+    dt: Any,
+    params: Any = None,
+    x_scale: Any = 1.0,
+    sols_only: bool = True,
+) -> Any:
+    r"""Integrate $\dot x = f(t, x)$ for ``T`` fixed steps of ``dt`` from ``(t0, x0)`` with
+    one ``lax.scan`` (ngc-learn's ``ode_utils.solve_ode``).
+
+    **Arguments:**
+
+    - `method_name`: an integrator name (``"euler"``, ``"rk2"``/``"midpoint"``,
+      ``"heun"``, ``"ralston"``, ``"rk4"``, ...; see :data:`INTEGRATORS`) or an
+      :class:`AbstractIntegrator`.
+    - `t0`, `x0`: the initial time and state (``x0`` any PyTree of arrays).
+    - `T`: the number of steps (a Python int).
+    - `dfx`: ``dfx(t, x, params)`` $= f(t, x)$.
+    - `dt`: the step size.
+    - `params`: passed to `dfx`.
+    - `x_scale`: ngc-learn's damping factor: every stage starts from ``x_scale * x``
+      (default 1, the ordinary method).
+    - `sols_only`: return only the trajectory.
+
+    **Returns:** with `sols_only`, ``(ts, xs)``: the times $t_0 + k\,\Delta t$ and states
+    after each step $k = 1..T$ (leading axis ``T``). Otherwise ``((t_T, x_T), (ts, xs),
+    (ts_prev, xs_prev))``, adding the final state and the states *before* each step.
+
+    ngc-learn's ``"ralston"`` places its second stage at $\tfrac34\Delta t$ (weights
+    $\tfrac13, \tfrac23$); ngcx's :class:`Ralston` uses the minimum-error $\tfrac23\Delta t$
+    (weights $\tfrac14, \tfrac34$). Both are second order. An unknown name raises
+    ``ValueError`` (ngc-learn fails with an unbound variable).
+    """
+    if isinstance(method_name, str) and method_name not in INTEGRATORS:
+        raise ValueError(
+            f"`method_name`: unknown integrator {method_name!r}; known: {', '.join(INTEGRATORS)}."
+        )
+    if not isinstance(method_name, str | AbstractIntegrator):
+        raise ValueError(
+            f"`method_name` must be an integrator name or an AbstractIntegrator, got "
+            f"{type(method_name).__name__}."
+        )
+    if not isinstance(T, int) or isinstance(T, bool) or T < 1:
+        raise ValueError(f"`T` must be a positive int (number of steps), got {T!r}.")
+    method = get_integrator(method_name)
+    xs_ = _scale(x_scale)
+
+    def body(carry, _):
+        t, x = carry
+        new = method(t, x, dfx, dt, params, xs_)
+        return new, (new, carry)
+
+    init = (jnp.asarray(t0, dtype=jnp.result_type(float)), x0)
+    final, (sols, prev) = jax.lax.scan(body, init, None, length=T)
+    return sols if sols_only else (final, sols, prev)
+
+
+def leapfrog(
+    t_curr: Any, q_curr: Any, p_curr: Any, dfq: Dfx, L: int, step_size: Any, params: Any = None
+) -> tuple[Any, Any, Any]:
+    r"""``L`` leapfrog (velocity-Verlet) steps of Hamiltonian dynamics $\dot q = p$,
+    $\dot p = F(t, q)$ with ``dfq(t, q, params)`` $= F$ (e.g. $-\nabla U$, or
+    $\nabla \log \pi$ in Hamiltonian Monte Carlo); ngc-learn's ``ode_utils.leapfrog``.
+
+    One step of size $h$:
+    $p_{1/2} = p + \tfrac h2 F(t, q)$, $q' = q + h\,p_{1/2}$,
+    $p' = p_{1/2} + \tfrac h2 F(t + h, q')$. It is symplectic and time-reversible, so the
+    energy error stays bounded ($O(h^2)$) over long runs.
+
+    **Arguments:** `t_curr`, `q_curr`, `p_curr`: time, positions and momenta (``q``/``p``
+    PyTrees of one structure); `dfq`; `L`: number of steps (a Python int); `step_size`:
+    $h$; `params`: passed to `dfq`.
+
+    **Returns:** ``(t, q, p)`` after ``L`` steps (one ``lax.scan``).
+
+    ngc-learn moves the positions with the *old* momentum, $q' = q + h\,p$, which is not
+    the leapfrog scheme (first order, not symplectic); ngcx uses the half-step momentum.
+    """
+    if not isinstance(L, int) or isinstance(L, bool) or L < 0:
+        raise ValueError(f"`L` must be a non-negative int (number of steps), got {L!r}.")
+    h = step_size
+
+    def body(carry, _):
+        t, q, p = carry
+        half = jax.tree_util.tree_map(lambda pi, fi: pi + (0.5 * h) * fi, p, dfq(t, q, params))
+        q_new = jax.tree_util.tree_map(lambda qi, pi: qi + h * pi, q, half)
+        t_new = t + h
+        p_new = jax.tree_util.tree_map(
+            lambda pi, fi: pi + (0.5 * h) * fi, half, dfq(t_new, q_new, params)
+        )
+        return (t_new, q_new, p_new), None
+
+    init = (jnp.asarray(t_curr, dtype=jnp.result_type(float)), q_curr, p_curr)
+    (t, q, p), _ = jax.lax.scan(body, init, None, length=L)
+    return t, q, p
 
 
 # ---------------------------------------------------------------------------

@@ -36,7 +36,13 @@ from ._custom_types import Key
 __all__ = ["Initializer", "DistributionGenerator", "DistributionParams", "initialize_params"]
 
 Dist = Literal[
-    "constant", "uniform", "gaussian", "log_gaussian", "fan_in_uniform", "fan_in_gaussian"
+    "constant",
+    "uniform",
+    "gaussian",
+    "log_gaussian",
+    "fan_in_uniform",
+    "fan_in_gaussian",
+    "diag_offdiag",
 ]
 
 
@@ -131,6 +137,14 @@ def _constant(key, shape, dtype, p):
     return jnp.full(shape, p.get("value", 1.0), dtype)
 
 
+def _diag_offdiag(key, shape, dtype, p):
+    if len(shape) < 2:
+        raise ValueError(f"`shape` of a diag_offdiag initialiser needs >= 2 axes, got {shape}.")
+    eye = jnp.eye(shape[-2], shape[-1], dtype=dtype)
+    block = p["on_diag"] * eye + p["off_diag"] * (1 - eye)
+    return jnp.broadcast_to(block, shape).astype(dtype)
+
+
 def _uniform(key, shape, dtype, p):
     return jax.random.uniform(key, shape, dtype, p.get("low", 0.0), p.get("high", 1.0))
 
@@ -159,6 +173,7 @@ _SAMPLERS = {
     "log_gaussian": _log_gaussian,
     "fan_in_uniform": _fan_in_uniform,
     "fan_in_gaussian": _fan_in_gaussian,
+    "diag_offdiag": _diag_offdiag,
 }
 
 _OPTION_NAMES = (
@@ -192,6 +207,17 @@ class DistributionGenerator:
     def constant(value: float = 1.0, **options: Any) -> Initializer:
         """Every entry equal to ``value``."""
         return _make("constant", {"value": value}, options)
+
+    @staticmethod
+    def diag_offdiag(on_diag: float, off_diag: float, **options: Any) -> Initializer:
+        r"""A matrix with ``on_diag`` on its diagonal and ``off_diag`` everywhere else,
+        $W = \text{on\_diag}\, I + \text{off\_diag}\,(\mathbf 1 - I)$ (rectangular
+        shapes use the leading diagonal; for more than two axes the last two are the
+        matrix), e.g. self-excitation with uniform lateral inhibition. Deterministic: the
+        key is used only by the ``col_mask``/``row_mask`` options.
+
+        **Arguments:** `on_diag`, `off_diag` (floats); the common options."""
+        return _make("diag_offdiag", {"on_diag": on_diag, "off_diag": off_diag}, options)
 
     @staticmethod
     def uniform(low: float = 0.0, high: float = 1.0, **options: Any) -> Initializer:

@@ -27,7 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike
+from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import float_array
 
@@ -52,6 +52,8 @@ __all__ = [
     "measure_gini_index",
     "measure_hoyer_sparsity",
     "measure_sparsity",
+    "measure_Pearson_correlation",
+    "measure_workload_entropy",
     "analyze_scores",
     "contingency_matrix",
 ]
@@ -330,6 +332,70 @@ def measure_sparsity(
     if flip_measure:
         rho = 1.0 - rho
     return _reduce(rho, preserve_batch)
+
+
+def measure_Pearson_correlation(
+    a: ArrayLike, b: ArrayLike, preserve_batch: bool = False
+) -> Float[Array, "..."]:
+    r"""Pearson correlation of two sets of signals over time (ngc-learn's
+    ``measure_Pearson_correlation``).
+
+    For each sample $n$ and channel $d$ the correlation over the time axis (axis 1) is
+    $r_{nd} = \sum_t \delta a_{ntd}\,\delta b_{ntd} / \sqrt{\sum_t \delta a_{ntd}^2
+    \sum_t \delta b_{ntd}^2}$ with $\delta a = a - \bar a$ (means over $t$); a channel
+    with zero variance in either signal scores 0.
+
+    **Arguments:**
+
+    - `a`, `b`: signals of one shape `(N, T, D)` (samples, time steps, channels).
+    - `preserve_batch`: return one score per sample, shape `(N, 1)` (the mean of $r$ over
+      channels); otherwise the mean over samples and channels as a 0-d array.
+
+    **Returns:** the `(N, 1)` scores or a 0-d array, in $[-1, 1]$.
+    """
+    x, y = float_array(a, "a"), float_array(b, "b")
+    if x.shape != y.shape or x.ndim != 3:
+        raise ValueError(
+            f"`a` and `b` must be (N, T, D) arrays of one shape, got {x.shape} and {y.shape}."
+        )
+    dx = x - jnp.mean(x, axis=1, keepdims=True)
+    dy = y - jnp.mean(y, axis=1, keepdims=True)
+    cov = jnp.sum(dx * dy, axis=1)
+    denom = jnp.sqrt(jnp.sum(jnp.square(dx), axis=1) * jnp.sum(jnp.square(dy), axis=1))
+    r = jnp.where(denom == 0, 0.0, cov / jnp.where(denom == 0, 1.0, denom))
+    if preserve_batch:
+        return jnp.mean(r, axis=1, keepdims=True)
+    return jnp.mean(r)
+
+
+def measure_workload_entropy(
+    spike_count_matrix: ArrayLike,
+) -> tuple[tuple[Array, Array, Array], Array, Array]:
+    r"""Workload balance of a population (ngc-learn's ``measure_workload_entropy``).
+
+    With $c_d = \sum_n S_{nd}$ the total count of unit $d$ over the $N$ stimuli and
+    $p_d = c_d / \sum_j c_j$, the workload entropy is $H = -\sum_d p_d \log_2 p_d$ in bits
+    ($\log_2 D$ when every unit works equally, 0 when one unit does everything or when
+    nothing fires).
+
+    **Arguments:**
+
+    - `spike_count_matrix`: counts (or rates) of shape `(N, D)`, one row per stimulus.
+
+    **Returns:** ``((min, max, mean), entropy, dead)``: the smallest, largest and mean
+    total count $c_d$, $H$, and the number of units that never fired ($c_d = 0$), all
+    0-d arrays.
+    """
+    S = float_array(spike_count_matrix, "spike_count_matrix")
+    if S.ndim != 2:
+        raise ValueError(f"`spike_count_matrix` must be (N, D), got shape {S.shape}.")
+    c = jnp.sum(S, axis=0)
+    total = jnp.sum(c)
+    p = c / jnp.where(total > 0, total, 1.0)
+    h = -jnp.sum(jnp.where(p > 0, p * jnp.log2(jnp.where(p > 0, p, 1.0)), 0.0))
+    h = jnp.where(total > 0, h, 0.0)
+    dead = jnp.sum((c == 0).astype(jnp.int32))
+    return (jnp.min(c), jnp.max(c), jnp.mean(c)), h, dead
 
 
 def analyze_scores(

@@ -38,6 +38,7 @@ __all__ = [
     "group_mean",
     "eye_wrapped",
     "tensorstats",
+    "sample_values_by_group",
 ]
 
 _EPS = 1e-8
@@ -271,3 +272,38 @@ def tensorstats(tensor: Any) -> dict[str, float] | None:
         "min": float(values.min()),
         "max": float(values.max()),
     }
+
+
+def sample_values_by_group(
+    skey: Key, values: Float[ArrayLike, "batch n"], n_groups: int
+) -> Float[Array, "batch n"]:
+    r"""Keep one randomly chosen active unit per group (ngc-learn's
+    ``model_utils.sample_values_by_group``).
+
+    The ``n`` units of each row are split into ``n_groups`` consecutive groups of
+    $L = n / \text{n\_groups}$. In a group whose values sum to more than 0, the unit
+    maximising $s_i u_i$ with $u_i \sim \mathcal U(0, 1)$ wins (for binary spikes: a
+    uniformly random active unit) and the group becomes the one-hot vector of the winner;
+    a group summing to $\le 0$ is returned unchanged.
+
+    **Arguments:**
+
+    - `skey`: PRNG key for the draw.
+    - `values`: activities of shape `(batch, n)`.
+    - `n_groups`: number of groups; must divide `n`.
+
+    **Returns:** an array of shape `(batch, n)`.
+    """
+    s = float_array(values, "values")
+    if s.ndim != 2:
+        raise ValueError(f"`values` must be (batch, n), got shape {s.shape}.")
+    if not isinstance(n_groups, int) or n_groups <= 0 or s.shape[1] % n_groups:
+        raise ValueError(
+            f"`n_groups` must be a positive int dividing the {s.shape[1]} units, got {n_groups!r}."
+        )
+    b, n = s.shape
+    g = s.reshape(b, n_groups, n // n_groups)
+    active = jnp.sum(g, axis=2, keepdims=True) > 0
+    u = jax.random.uniform(skey, g.shape, dtype=s.dtype)
+    winner = jax.nn.one_hot(jnp.argmax(g * u, axis=2), n // n_groups, dtype=s.dtype)
+    return jnp.where(active, winner, g).reshape(b, n)

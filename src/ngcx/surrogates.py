@@ -21,9 +21,10 @@ Surrogates (selectable by name with :func:`get_surrogate`):
 | name | $g(x)$, $x = v - \theta$ | $S(x)$ |
 | --- | --- | --- |
 | ``straight_through`` | $1$ | $x$ |
-| ``triangular`` | $\max(0, 1 - \lvert x\rvert/w)/w$ | piecewise quadratic step, 0 to 1 |
+| ``triangular`` | $\max(0, 1 - \lvert x\rvert/w)/w$ | piecewise quadratic, 0 to 1 |
 | ``triangular_explicit`` | $h\max(0, 1 - \lvert x\rvert/w)$ | $h w$ times the above |
 | ``boxcar`` | $1[\lvert x\rvert < w/2]/w$ | $\mathrm{clip}(x/w + 1/2, 0, 1)$ |
+| ``boxcar_explicit`` | $h\,1[\lvert x\rvert \le a]$ | $h(\mathrm{clip}(x, -a, a) + a)$ |
 | ``arctan`` | $\frac{\alpha/2}{1 + (\pi\alpha x/2)^2}$ | $\arctan(\pi\alpha x/2)/\pi$ |
 | ``secant_lif`` | $c_1 c_2 \,\mathrm{sech}^2(c_2 x) 1[x > 0]$ | $\max(0, c_1\tanh(c_2 x))$ |
 | ``fast_sigmoid`` / ``superspike`` | $1/(1 + k\lvert x\rvert)^2$ | $x/(1 + k\lvert x\rvert)$ |
@@ -33,25 +34,51 @@ Surrogates (selectable by name with :func:`get_surrogate`):
 | ``piecewise_linear`` | $1/(2w)$ inside $\lvert x\rvert < w$, ``leak`` outside | continuous ramp |
 | ``exponential`` | $\tfrac{\beta}{2}e^{-\beta\lvert x\rvert}$ | Laplace CDF |
 
-Differences from ngc-learn's ``surrogate_fx`` (all deliberate):
+ngc-learn's builders (:func:`straight_through_estimator`, :func:`triangular_estimator`,
+:func:`explicit_triangular_estimator`, :func:`boxcar_estimator`, :func:`arctan_estimator`,
+:func:`secant_lif_estimator`) return ``(spike_fx, d_spike_fx)`` or
+``(spike_fx, surr_fx, d_spike_fx)`` with ngc-learn 3.2's signatures, defaults and
+derivatives:
 
-* ``triangular``: ngc-learn's ``d_spike_fx`` returns ``+thr`` below and ``-thr`` above the
-  threshold, which is not a triangle; ngcx uses the triangle above (at the default
-  width 1 exactly $\max(0, 1 - \lvert v - \theta\rvert)$).
-* ``arctan``: ngc-learn's ``d_spike_fx`` is $\frac{1/\pi}{1 + (\pi\alpha v/2)^2}$, which is
-  not the derivative of its own ``surr_fx`` $\arctan(\pi\alpha v/2)/\pi$ (that is the
-  $\alpha/2$ form above, as in snnTorch), and it ignores ``thr``. ngcx carries the true
-  derivative of ``surr_fx`` at $v - \theta$. ``ArcTan(ngclearn_scaling=True)`` carries
-  ngc-learn's $1/\pi$ scaling for ported experiments, with the matching relaxation
-  $\frac{2}{\pi^2\alpha}\arctan(\pi\alpha x/2)$, so $g = S'$ still holds.
+* ``triangular_estimator``: $\max(0, 1 - \alpha\lvert x\rvert)$, $\alpha = 2$
+  (``TriangularExplicit(1, 1/alpha)``; ``unit_area=True``: ``Triangular(1/alpha)``);
+* ``explicit_triangular_estimator``: $\max(0, 1 - \lvert x\rvert/a)$, $a$ = ``window``
+  $= 5$ (``TriangularExplicit(1, window)``; ``unit_area=True``: ``Triangular(window)``);
+* ``boxcar_estimator``: $1[\lvert x\rvert \le a]$, $a$ = ``window`` $= 5$
+  (``BoxcarExplicit(1, window)``; ``unit_area=True``: ``Boxcar(2 window)``);
+* ``arctan_estimator``: $\frac{1/\pi}{1 + (\pi\alpha x/2)^2}$
+  (``ArcTan(alpha, ngclearn_scaling=True)``; ``ngclearn_scaling=False``: ``ArcTan(alpha)``).
+
+The named classes ``triangular`` and ``boxcar`` (``get_surrogate``, and so the cells'
+``surrogate_type``) are ngcx's unit-area forms, as before.
+
+Differences from ngc-learn 3.2's ``surrogate_fx`` (all deliberate):
+
+* ``surr_fx``: ngc-learn's straight-through, triangular, explicit-triangular and boxcar
+  builders return the step ``spike_fx`` itself as ``surr_fx``, whose derivative is not
+  the carried one. ngcx returns a relaxation $S$ with $S' = g$: $x$ for the
+  straight-through estimator, the piecewise quadratic for the triangles, the clipped ramp
+  for the boxcar.
+* ``arctan``: ngc-learn's ``d_spike_fx`` is $\frac{1/\pi}{1 + (\pi\alpha(v -
+  \theta)/2)^2}$, which is not the derivative of its own ``surr_fx``
+  $\arctan(\pi\alpha v/2)/\pi$ (that is the $\alpha/2$ form above, as in snnTorch), and
+  its ``surr_fx`` ignores the threshold. ngcx's :func:`arctan_estimator` carries
+  ngc-learn's derivative (``ngclearn_scaling=True``) with the relaxation whose derivative
+  it is, $\frac{2}{\pi^2\alpha}\arctan(\pi\alpha(v - \theta)/2)$;
+  ``ngclearn_scaling=False`` (and the class ``ArcTan()``) carry the true derivative of
+  $\arctan(\pi\alpha x/2)/\pi$.
 * ``secant_lif``: ngc-learn's ``d_spike_fx`` uses $\mathrm{sech}$ where the derivative of
-  its ``surr_fx`` (and its docstring) has $\mathrm{sech}^2$. ngcx uses $\mathrm{sech}^2$.
+  its ``surr_fx`` (and its docstring) has $\mathrm{sech}^2$. ngcx uses $\mathrm{sech}^2$
+  (``secant_lif_estimator(ngclearn_sech=True)`` / ``SecantLIF(ngclearn_sech=True)``
+  carry ngc-learn's $\mathrm{sech}$ with a matching relaxation).
   ``omit_scale=True`` drops the $c_1 c_2$ factor from the derivative *and* divides the
   relaxation by $c_1 c_2$ so the two still agree. As in ngc-learn, the derivative is
   meant to be evaluated on the LIF neuron's input current $j$: call ``d_spike_fx(j)``
-  (``thr`` defaults to 0).
-* ``straight_through``: ngc-learn returns the step itself as ``surr_fx``; ngcx returns the
-  identity relaxation $x$, whose derivative is the carried $1$.
+  (``thr`` defaults to 0, and ngcx evaluates at $j - \theta$ where ngc-learn ignores
+  ``thr``).
+* Widths: ngc-learn accepts ``alpha <= 0`` or ``window <= 0`` (``alpha = 0`` makes the
+  triangle a constant 1); ngcx raises ``ValueError`` naming the argument when the value
+  is concrete (a window must be positive).
 * Every derivative is evaluated at $v - \theta$: pass ``thr=0`` to evaluate at $v$.
 """
 
@@ -79,6 +106,7 @@ __all__ = [
     "Triangular",
     "TriangularExplicit",
     "Boxcar",
+    "BoxcarExplicit",
     "ArcTan",
     "SecantLIF",
     "FastSigmoid",
@@ -92,6 +120,8 @@ __all__ = [
     "estimator",
     "straight_through_estimator",
     "triangular_estimator",
+    "explicit_triangular_estimator",
+    "boxcar_estimator",
     "arctan_estimator",
     "secant_lif_estimator",
 ]
@@ -258,6 +288,29 @@ class Boxcar(AbstractSurrogate):
         return jnp.clip(x / self.width + 0.5, 0.0, 1.0)
 
 
+class BoxcarExplicit(AbstractSurrogate):
+    r"""Rectangular window of explicit height $h$ and half-width $a$ (ngc-learn 3.2's
+    ``boxcar_estimator``, which has $h = 1$, $a = 5$):
+    $g(x) = h\,1[\lvert x\rvert \le a]$, $S(x) = h(\mathrm{clip}(x, -a, a) + a)$, rising
+    from 0 to $2ha$. The window is closed, as in ngc-learn; see :class:`Boxcar` for the
+    unit-area window."""
+
+    height: Scalar = 1.0
+    window: Scalar = 5.0
+    name: ClassVar[str] = "boxcar_explicit"
+
+    def __check_init__(self):
+        check_positive(self.height, "height")
+        check_positive(self.window, "window")
+
+    def derivative(self, x):
+        inside = jnp.abs(x) <= self.window
+        return jnp.where(inside, self.height, 0.0).astype(x.dtype)
+
+    def relaxation(self, x):
+        return self.height * (jnp.clip(x, -self.window, self.window) + self.window)
+
+
 class ArcTan(AbstractSurrogate):
     r"""Arctan surrogate (Fang et al., 2021; snnTorch's ``atan``):
     $S(x) = \arctan(\pi\alpha x / 2)/\pi$, $g(x) = \frac{\alpha/2}{1 + (\pi\alpha x/2)^2}$.
@@ -295,11 +348,16 @@ class SecantLIF(AbstractSurrogate):
     ``omit_scale=True`` (ngc-learn's default for the derivative) drops $c_1 c_2$ from $g$
     and divides $S$ by the same factor. ngc-learn's derivative has $\mathrm{sech}$ where
     the derivative of its ``surr_fx`` has $\mathrm{sech}^2$; ngcx uses $\mathrm{sech}^2$.
+    ``ngclearn_sech=True`` carries ngc-learn's $\mathrm{sech}(c_2 x)$ instead (times the
+    same scale), for ported experiments, with the relaxation whose derivative it is,
+    $\frac{s}{c_2}\mathrm{gd}(c_2 x)\,1[x > 0]$, $\mathrm{gd}(u) = 2\arctan(\tanh(u/2))$
+    the Gudermannian and $s$ the scale ($1$ or $c_1 c_2$).
     """
 
     c1: Scalar = 0.82
     c2: Scalar = 0.08
     omit_scale: bool = eqx.field(default=True, static=True)
+    ngclearn_sech: bool = eqx.field(default=False, static=True)
     name: ClassVar[str] = "secant_lif"
 
     def __check_init__(self):
@@ -311,9 +369,13 @@ class SecantLIF(AbstractSurrogate):
 
     def derivative(self, x):
         sech = 1.0 / jnp.cosh(self.c2 * x)
-        return jnp.where(x > 0, self._scale() * jnp.square(sech), 0.0).astype(x.dtype)
+        shape = sech if self.ngclearn_sech else jnp.square(sech)
+        return jnp.where(x > 0, self._scale() * shape, 0.0).astype(x.dtype)
 
     def relaxation(self, x):
+        if self.ngclearn_sech:
+            gd = 2.0 * jnp.arctan(jnp.tanh(0.5 * self.c2 * jnp.maximum(x, 0.0)))
+            return gd * (self._scale() / self.c2)
         return jnp.maximum(0.0, jnp.tanh(self.c2 * x)) * (self._scale() / self.c2)
 
 
@@ -438,6 +500,7 @@ SURROGATES: Mapping[str, type[AbstractSurrogate]] = {
     "triangular": Triangular,
     "triangular_explicit": TriangularExplicit,
     "boxcar": Boxcar,
+    "boxcar_explicit": BoxcarExplicit,
     "arctan": ArcTan,
     "secant_lif": SecantLIF,
     "fast_sigmoid": FastSigmoid,
@@ -532,32 +595,124 @@ def straight_through_estimator(get_surr_fx: bool = False):
     return _builder(StraightThrough, {}, get_surr_fx)
 
 
-def triangular_estimator(get_surr_fx: bool = False, width: float = 1.0):
-    """ngc-learn's ``triangular_estimator`` with a real triangle (see :class:`Triangular`).
+def _positive(value: Any, name: str) -> Any:
+    check_positive(value, name)
+    return value
 
-    ``d_spike_fx(v, thr=0, width=...)``, ``surr_fx(v, thr=0, width=...)``.
+
+def _ngc_triangle(alpha: Any = 2.0) -> AbstractSurrogate:
+    return TriangularExplicit(height=1.0, width=1.0 / _positive(alpha, "alpha"))
+
+
+def _unit_triangle_alpha(alpha: Any = 2.0) -> AbstractSurrogate:
+    return Triangular(width=1.0 / _positive(alpha, "alpha"))
+
+
+def _ngc_explicit_triangle(window: Any = 5.0) -> AbstractSurrogate:
+    return TriangularExplicit(height=1.0, width=_positive(window, "window"))
+
+
+def _unit_triangle_window(window: Any = 5.0) -> AbstractSurrogate:
+    return Triangular(width=_positive(window, "window"))
+
+
+def _ngc_boxcar(window: Any = 5.0) -> AbstractSurrogate:
+    return BoxcarExplicit(height=1.0, window=_positive(window, "window"))
+
+
+def _unit_boxcar(window: Any = 5.0) -> AbstractSurrogate:
+    return Boxcar(width=2.0 * _positive(window, "window"))
+
+
+def triangular_estimator(
+    get_surr_fx: bool = False,
+    alpha: float = 2.0,
+    *,
+    unit_area: bool = False,
+    width: float | None = None,
+):
+    r"""ngc-learn 3.2's ``triangular_estimator``: the step carrying the triangle
+    $g(x) = \max(0, 1 - \alpha\lvert x\rvert)$, $x = v - \theta$ (peak 1, half-width
+    $1/\alpha$; ``alpha`` sets how narrow the window is).
+
+    Signatures as in ngc-learn: ``spike_fx(v, thr)``, ``d_spike_fx(v, thr=0, alpha=2.0)``,
+    and ``surr_fx(v, thr=0, alpha=2.0)``, here the relaxation whose derivative is $g$
+    (ngc-learn returns the step itself).
+
+    **Arguments:**
+
+    - `get_surr_fx`: also return ``surr_fx``.
+    - `alpha`: default slope of the triangle's sides (> 0; ngc-learn's default 2).
+    - `unit_area`: carry ngcx's unit-area triangle
+      $\alpha\max(0, 1 - \alpha\lvert x\rvert)$ (:class:`Triangular` of half-width
+      $1/\alpha$) instead.
+    - `width`: ngcx's earlier signature (kept for compatibility): a unit-area :class:`Triangular` of
+      this half-width, overridable as ``d_spike_fx(v, thr, width=...)`` (at ``width=1``
+      the same as ngc-learn's triangle with ``alpha=1``).
     """
-    return _builder(Triangular, {"width": width}, get_surr_fx)
+    if width is not None:
+        return _builder(Triangular, {"width": width}, get_surr_fx)
+    make = _unit_triangle_alpha if unit_area else _ngc_triangle
+    return _builder(make, {"alpha": alpha}, get_surr_fx)
 
 
-def arctan_estimator(get_surr_fx: bool = False, alpha: float = 2.0, ngclearn_scaling: bool = False):
-    """ngc-learn's ``arctan_estimator`` (see :class:`ArcTan` for the corrected scaling).
+def explicit_triangular_estimator(
+    get_surr_fx: bool = False, window: float = 5.0, *, unit_area: bool = False
+):
+    r"""ngc-learn 3.2's ``explicit_triangular_estimator``: the step carrying
+    $g(x) = \max(0, 1 - \lvert x\rvert / a)$ with half-width $a$ = ``window``.
+
+    Signatures as in ngc-learn: ``spike_fx(v, thr)``, ``d_spike_fx(v, thr=0, window=5.0)``,
+    ``surr_fx(v, thr=0, window=5.0)`` (the relaxation; ngc-learn returns the step).
+    ``unit_area=True`` carries :class:`Triangular` of half-width ``window`` (height
+    $1/a$) instead.
+    """
+    make = _unit_triangle_window if unit_area else _ngc_explicit_triangle
+    return _builder(make, {"window": window}, get_surr_fx)
+
+
+def boxcar_estimator(get_surr_fx: bool = False, window: float = 5.0, *, unit_area: bool = False):
+    r"""ngc-learn 3.2's ``boxcar_estimator``: the step carrying the window
+    $g(x) = 1[\lvert x\rvert \le a]$ of height 1 and half-width $a$ = ``window``
+    (:class:`BoxcarExplicit`).
+
+    Signatures as in ngc-learn: ``spike_fx(v, thr)``, ``d_spike_fx(v, thr=0, window=5.0)``,
+    ``surr_fx(v, thr=0, window=5.0)`` (the relaxation $\mathrm{clip}(x, -a, a) + a$;
+    ngc-learn returns the step). ``unit_area=True`` carries ngcx's unit-area window
+    $1[\lvert x\rvert < a] / (2a)$ (:class:`Boxcar` of width $2a$) instead.
+    """
+    make = _unit_boxcar if unit_area else _ngc_boxcar
+    return _builder(make, {"window": window}, get_surr_fx)
+
+
+def arctan_estimator(get_surr_fx: bool = False, alpha: float = 2.0, ngclearn_scaling: bool = True):
+    r"""ngc-learn 3.2's ``arctan_estimator``: the step carrying
+    $g(x) = \frac{1/\pi}{1 + (\pi\alpha x/2)^2}$, $x = v - \theta$.
 
     Signatures as in ngc-learn: ``spike_fx(v, thr)``, ``surr_fx(v, alpha=2.0, thr=0)``,
-    ``d_spike_fx(v, thr=0.0, alpha=2.0)``.
+    ``d_spike_fx(v, thr=0.0, alpha=2.0)``. ``surr_fx`` is the relaxation
+    $\frac{2}{\pi^2\alpha}\arctan(\pi\alpha x/2)$ whose derivative is $g$ (ngc-learn's
+    ``surr_fx`` $\arctan(\pi\alpha v/2)/\pi$ is not). ``ngclearn_scaling=False`` carries the
+    true derivative of $\arctan(\pi\alpha x/2)/\pi$, $\frac{\alpha/2}{1 + (\pi\alpha
+    x/2)^2}$, with that relaxation (see :class:`ArcTan`).
     """
     make = functools.partial(ArcTan, ngclearn_scaling=ngclearn_scaling)
     return _builder(make, {"alpha": alpha}, get_surr_fx, surr_thr_first=False)
 
 
-def secant_lif_estimator(get_surr_fx: bool = False, c1: float = 0.82, c2: float = 0.08):
-    """ngc-learn's ``secant_lif_estimator`` (see :class:`SecantLIF`).
+def secant_lif_estimator(
+    get_surr_fx: bool = False, c1: float = 0.82, c2: float = 0.08, *, ngclearn_sech: bool = False
+):
+    r"""ngc-learn's ``secant_lif_estimator`` (see :class:`SecantLIF`).
 
     Signatures and defaults as in ngc-learn: ``spike_fx(v, thr)``,
     ``surr_fx(j, thr=0, c1=0.82, c2=0.08, omit_scale=False)`` and
     ``d_spike_fx(j, thr=0, c1=0.82, c2=0.08, omit_scale=True)``; for equal ``omit_scale``
-    the derivative is exactly the derivative of the relaxation (``sech^2``).
+    the derivative is exactly the derivative of the relaxation (``sech^2``; ngc-learn
+    3.2's ``d_spike_fx`` has ``sech``, which ``ngclearn_sech=True`` reproduces, with
+    the relaxation whose derivative that is).
     """
+    make = functools.partial(SecantLIF, ngclearn_sech=ngclearn_sech)
     defaults = {"c1": c1, "c2": c2, "omit_scale": True}
     surr_defaults = {"c1": c1, "c2": c2, "omit_scale": False}
-    return _builder(SecantLIF, defaults, get_surr_fx, surr_defaults=surr_defaults)
+    return _builder(make, defaults, get_surr_fx, surr_defaults=surr_defaults)

@@ -33,6 +33,11 @@ from ._error import (
     GaussianErrorCell as GaussianErrorCell,
     LaplacianErrorCell as LaplacianErrorCell,
 )
+from ._ganglion import (
+    AbstractStatelessEncoder as AbstractStatelessEncoder,
+    RetinalGanglionCell as RetinalGanglionCell,
+)
+from ._leaky_noise import LeakyNoiseCell as LeakyNoiseCell, LeakyNoiseState as LeakyNoiseState
 from ._lif import (
     IFCell as IFCell,
     LIFCell as LIFCell,
@@ -42,7 +47,18 @@ from ._lif import (
     SpikeState as SpikeState,
     WTASCell as WTASCell,
 )
+from ._phasor import PhasorCell as PhasorCell, PhasorState as PhasorState
 from ._rate import RateCell as RateCell, RateState as RateState
+from ._reward_error import (
+    RewardErrorCell as RewardErrorCell,
+    RewardErrorState as RewardErrorState,
+)
+from ._srm import (
+    LIFSRM as LIFSRM,
+    RAFSRM as RAFSRM,
+    LIFSRMState as LIFSRMState,
+    RAFSRMState as RAFSRMState,
+)
 from ._traces import (
     ExpKernel as ExpKernel,
     ExpKernelState as ExpKernelState,
@@ -71,12 +87,16 @@ __all__ = [
     "IFCell",
     "IzhikevichCell",
     "LIFCell",
+    "LIFSRM",
+    "LIFSRMState",
     "LaplacianErrorCell",
     "LatencyCell",
     "LatencyState",
     "PoissonCell",
     "QuadLIFCell",
     "RAFCell",
+    "RAFSRM",
+    "RAFSRMState",
     "RateCell",
     "RateState",
     "RecoveryState",
@@ -88,4 +108,12 @@ __all__ = [
     "VarTrace",
     "WTASCell",
     "hh_rates",
+    "AbstractStatelessEncoder",
+    "RetinalGanglionCell",
+    "LeakyNoiseCell",
+    "LeakyNoiseState",
+    "PhasorCell",
+    "PhasorState",
+    "RewardErrorCell",
+    "RewardErrorState",
 ]

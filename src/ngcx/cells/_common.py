@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, TypeVar
 
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike
 
-from .._params import bcast
+from .._debug import check_finite_tree, check_traced_domain, checks_enabled
+from .._params import bcast, is_concrete
 from ..diffeq import INTEGRATORS, AbstractIntegrator
 from ..surrogates import AbstractSurrogate, get_surrogate
 
 
-__all__ = ["check_units", "current", "surrogate", "update_tols", "at", "integrator_name"]
+__all__ = [
+    "check_units",
+    "current",
+    "surrogate",
+    "update_tols",
+    "at",
+    "integrator_name",
+    "check_dt",
+    "checked",
+]
 
 
 def at(p: Array, like: Array) -> Array:
@@ -64,3 +76,38 @@ def surrogate(surrogate_type: str | AbstractSurrogate) -> AbstractSurrogate:
 def update_tols(tols: Array, s: Array, t: Array) -> Array:
     """Time of last spike: ``t`` where a spike was emitted, unchanged elsewhere."""
     return jnp.where(s > 0, jnp.broadcast_to(t, s.shape).astype(tols.dtype), tols)
+
+
+def check_dt(dt: Any, where: Any) -> Any:
+    """`dt` unchanged, after checking it: a concrete `dt` (a Python number or a concrete
+    array) must be finite and > 0 (``ValueError`` naming `dt` and the cell `where`, a
+    class or its name); a traced `dt` is checked only in :func:`ngcx.debug_nans` mode."""
+    name = where if isinstance(where, str) else type(where).__name__
+    if isinstance(dt, (int, float)) and not isinstance(dt, bool):
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"`dt` of {name} must be finite and > 0 (ms), got {dt!r}.")
+        return dt
+    if is_concrete(dt):
+        values = np.asarray(dt, dtype=np.float64)
+        if not (np.all(np.isfinite(values)) and np.all(values > 0)):
+            raise ValueError(
+                f"`dt` of {name} must be finite and > 0 (ms), got {values.tolist()!r}."
+            )
+        return dt
+    if checks_enabled():
+        arr = jnp.asarray(dt)
+        return check_traced_domain(arr, "dt", jnp.isfinite(arr) & (arr > 0), "finite and > 0")
+    return dt
+
+
+T = TypeVar("T")
+
+
+def checked(where: Any, state: T) -> T:
+    """`state` (a cell's new state or output); in :func:`ngcx.debug_nans` mode, every
+    inexact leaf is checked finite with an error naming the cell `where` (its class name)
+    and the field."""
+    if not checks_enabled():
+        return state
+    out: T = check_finite_tree(state, type(where).__name__)
+    return out

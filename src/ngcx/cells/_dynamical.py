@@ -34,7 +34,9 @@ from ..surrogates import AbstractSurrogate
 from ._base import AbstractSpikingCell
 from ._common import (
     at as _at,
+    check_dt,
     check_units as _check_units,
+    checked,
     current as _current,
     integrator_name as _integrator_name,
     surrogate as _surrogate,
@@ -167,16 +169,20 @@ class AbstractRecoveryCell(AbstractSpikingCell):
 
         **Returns:** the new :class:`RecoveryState`.
         """
+        dt = check_dt(dt, self)
         j = self._input_current(_current(j, state.v))
         v_new, w_new = self._integrate(state.v, state.w, j, dt)
         s = self._spikes(state.v, v_new)
         v_new, w_new = self._after_spike(s, v_new, w_new, state.v, state.w)
-        return RecoveryState(
-            v=v_new,
-            w=w_new,
-            s=s,
-            tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
-            t=state.t + dt,
+        return checked(
+            self,
+            RecoveryState(
+                v=v_new,
+                w=w_new,
+                s=s,
+                tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
+                t=state.t + dt,
+            ),
         )
 
 
@@ -796,6 +802,7 @@ class HodgkinHuxleyCell(AbstractSpikingCell):
 
         **Returns:** the new :class:`HHState`.
         """
+        dt = check_dt(dt, self)
         j = _current(j, state.v)
         j = j * _at(self.resist_m, j)
         x = (state.v, state.m, state.n, state.h)
@@ -805,12 +812,15 @@ class HodgkinHuxleyCell(AbstractSpikingCell):
             v_reset = jnp.zeros_like(v) + _at(self.v_reset, v)
             m0, n0, h0 = _steady_gates(v_reset)
             v, m, n, h = (_reset_to(s, a, b) for a, b in ((v, v_reset), (m, m0), (n, n0), (h, h0)))
-        return HHState(
-            v=v,
-            m=m,
-            n=n,
-            h=h,
-            s=s,
-            tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
-            t=state.t + dt,
+        return checked(
+            self,
+            HHState(
+                v=v,
+                m=m,
+                n=n,
+                h=h,
+                s=s,
+                tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
+                t=state.t + dt,
+            ),
         )

@@ -18,7 +18,12 @@ from .._custom_types import Key, ParamLike, Scalar
 from .._params import bcast, param
 from .._shapes import left_pad_rank
 from ._base import AbstractEncoder
-from ._common import check_units as _check_units, update_tols as _update_tols
+from ._common import (
+    check_dt,
+    check_units as _check_units,
+    checked,
+    update_tols as _update_tols,
+)
 
 
 __all__ = [
@@ -88,7 +93,8 @@ class _AbstractStochasticEncoder(AbstractEncoder):
         **Arguments:** `state`; `x` the intensities (state's shape); `key` a PRNG key for
         this step; `dt` in ms.
         """
-        x = _intensity(x, self.n_units)
+        dt = check_dt(dt, self)
+        x = checked(self, _intensity(x, self.n_units))  # NaN would read as "no spike"
         if x.ndim > state.s.ndim:
             raise ValueError(
                 f"`x` has shape {x.shape}, more axes than the state's {state.s.shape}."
@@ -97,7 +103,9 @@ class _AbstractStochasticEncoder(AbstractEncoder):
         # one draw per cell of the state: a shared intensity still gives independent trains
         u = jax.random.uniform(key, state.s.shape, state.s.dtype)
         s = (u < p).astype(state.s.dtype)
-        return EncoderState(s=s, tols=_update_tols(state.tols, s, state.t), t=state.t + dt)
+        return checked(
+            self, EncoderState(s=s, tols=_update_tols(state.tols, s, state.t), t=state.t + dt)
+        )
 
     def encode(
         self, x: Float[ArrayLike, "*batch n"], n_steps: int, *, key: Key, dt: Scalar = 1.0
@@ -264,17 +272,21 @@ class LatencyCell(AbstractEncoder):
     def __call__(self, state: LatencyState, *, dt: Scalar = 1.0) -> LatencyState:
         """One step: cells whose rounded spike time has been reached and that have not
         spiked yet emit their spike."""
+        dt = check_dt(dt, self)
         due = (jnp.round(state.spike_times) <= state.t).astype(state.s.dtype)
         fire = due * (1.0 - state.mask)
         mask = state.mask + (1.0 - state.mask) * fire
         s = fire * (1.0 - state.clip_mask)
-        return LatencyState(
-            spike_times=state.spike_times,
-            mask=mask,
-            clip_mask=state.clip_mask,
-            s=s,
-            tols=_update_tols(state.tols, fire, state.t),
-            t=state.t + dt,
+        return checked(
+            self,
+            LatencyState(
+                spike_times=state.spike_times,
+                mask=mask,
+                clip_mask=state.clip_mask,
+                s=s,
+                tols=_update_tols(state.tols, fire, state.t),
+                t=state.t + dt,
+            ),
         )
 
 
@@ -357,7 +369,7 @@ class TTFSCell(AbstractEncoder):
         self, x: Float[ArrayLike, "*batch n"], t: Scalar = 0.0
     ) -> TTFSState:
         """Start encoding `x`."""
-        targets = self.target_steps(x)
+        targets = self.target_steps(checked(self, jnp.asarray(x)))
         zeros = jnp.zeros(targets.shape, jnp.float32)
         return TTFSState(
             target_steps=targets,
@@ -372,15 +384,19 @@ class TTFSCell(AbstractEncoder):
     def __call__(self, state: TTFSState, *, dt: Scalar = 1.0) -> TTFSState:
         """One step: cells whose target step is now (and not refractory, not yet fired)
         spike."""
+        dt = check_dt(dt, self)
         refractory = jnp.maximum(state.refractory - 1, 0)
         fire = (state.target_steps == state.step) & (refractory == 0) & ~state.has_fired
         s = fire.astype(state.s.dtype)
-        return TTFSState(
-            target_steps=state.target_steps,
-            has_fired=state.has_fired | fire,
-            refractory=jnp.where(fire, bcast(self.tau_ref, refractory.ndim), refractory),
-            s=s,
-            tols=_update_tols(state.tols, s, state.t),
-            step=state.step + 1,
-            t=state.t + dt,
+        return checked(
+            self,
+            TTFSState(
+                target_steps=state.target_steps,
+                has_fired=state.has_fired | fire,
+                refractory=jnp.where(fire, bcast(self.tau_ref, refractory.ndim), refractory),
+                s=s,
+                tols=_update_tols(state.tols, s, state.t),
+                step=state.step + 1,
+                t=state.t + dt,
+            ),
         )

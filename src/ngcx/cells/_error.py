@@ -26,7 +26,7 @@ from .._custom_types import ParamLike
 from .._params import is_concrete, param
 from .._shapes import left_pad_rank
 from ._base import AbstractErrorCell
-from ._common import check_units as _check_units
+from ._common import check_units as _check_units, checked
 
 
 __all__ = ["ErrorOutput", "GaussianErrorCell", "LaplacianErrorCell", "BernoulliErrorCell"]
@@ -226,7 +226,7 @@ class GaussianErrorCell(AbstractErrorCell):
         if self.include_constant:
             L = L - 0.5 * n_samples * n * math.log(2.0 * math.pi)
         dmu = _gate(dmu, modulator, mask)
-        return ErrorOutput(L=L, dmu=dmu, dtarget=-dmu, dSigma=dSigma)
+        return checked(self, ErrorOutput(L=L, dmu=dmu, dtarget=-dmu, dSigma=dSigma))
 
 
 class LaplacianErrorCell(AbstractErrorCell):
@@ -271,7 +271,7 @@ class LaplacianErrorCell(AbstractErrorCell):
         else:
             dSigma = jnp.sum(terms.reshape(-1, self.n_units), axis=0)
         dmu = _gate(dmu, modulator, mask)
-        return ErrorOutput(L=L, dmu=dmu, dtarget=-dmu, dSigma=dSigma)
+        return checked(self, ErrorOutput(L=L, dmu=dmu, dtarget=-dmu, dSigma=dSigma))
 
 
 class BernoulliErrorCell(AbstractErrorCell):
@@ -280,21 +280,39 @@ class BernoulliErrorCell(AbstractErrorCell):
     $p = \mathrm{clip}(\mu, \epsilon, 1 - \epsilon)$,
     $L = \sum t\log p + (1 - t)\log(1 - p)$, ``dmu`` $= t/p - (1 - t)/(1 - p)$,
     ``dtarget`` $= \log p - \log(1 - p)$; ``dSigma`` is 0 (no dispersion parameter).
+    (ngc-learn 3.2 multiplies this ``dmu`` by $\sigma'(\mu)$, the sigmoid's derivative at
+    the probability itself; ngcx's ``dmu`` is $\partial L/\partial\mu$.)
+
+    With ``input_logits=True`` the prediction ``mu`` is a logit $z$ and
+    $p = \sigma(z)$ (ngc-learn's option of the same name). In the numerically stable
+    log-sigmoid forms, with no clipping (``eps`` is unused),
+
+    $$L = \sum t\log\sigma(z) + (1 - t)\log\sigma(-z), \qquad
+      \texttt{dmu} = \frac{\partial L}{\partial z} = t - \sigma(z), \qquad
+      \texttt{dtarget} = \log\frac{p}{1 - p} = z,$$
+
+    exact for any finite logit. ngc-learn clips $\sigma(z)$ to $[10^{-4}, 1 - 10^{-4}]$
+    first, so its ``L`` and ``dtarget`` saturate for $|z| \gtrsim 9.2$ (and its ``dmu``
+    is $t$ minus the clipped probability); for smaller logits the two agree.
     """
 
     n_units: int = eqx.field(static=True)
     eps: Float[Array, ""]
+    input_logits: bool = eqx.field(static=True)
 
-    def __init__(self, n_units: int, eps: ParamLike = 1e-6):
+    def __init__(self, n_units: int, eps: ParamLike = 1e-6, *, input_logits: bool = False):
         """**Arguments:**
 
         - `n_units`: number of units (static).
-        - `eps`: the clipping bound $\\epsilon \\in (0, 0.5)$, a scalar array leaf.
+        - `eps`: the clipping bound $\\epsilon \\in (0, 0.5)$, a scalar array leaf (unused
+          with `input_logits`).
+        - `input_logits`: `mu` is a logit, $p = \\sigma(\\mu)$ (static).
         """
         self.n_units = _check_units(n_units)
         if is_concrete(eps) and not 0.0 < float(np.asarray(eps)) < 0.5:
             raise ValueError(f"`eps` must lie in (0, 0.5), got {float(np.asarray(eps))}.")
         self.eps = param(eps, "eps", "positive")
+        self.input_logits = bool(input_logits)
 
     def __call__(
         self,
@@ -304,14 +322,29 @@ class BernoulliErrorCell(AbstractErrorCell):
         mask: Float[ArrayLike, "..."] | None = None,
     ) -> ErrorOutput:
         mu_a, target_a = _prepare(mu, target)
+        if self.input_logits:  # static
+            log_p = jax.nn.log_sigmoid(mu_a)
+            log_q = jax.nn.log_sigmoid(-mu_a)
+            return checked(
+                self,
+                ErrorOutput(
+                    L=jnp.sum(target_a * log_p + (1.0 - target_a) * log_q),
+                    dmu=_gate(target_a - jax.nn.sigmoid(mu_a), modulator, mask),
+                    dtarget=_gate(mu_a, modulator, mask),
+                    dSigma=jnp.zeros((), dtype=mu_a.dtype),
+                ),
+            )
         eps = self.eps.astype(mu_a.dtype)
         p = jnp.clip(mu_a, eps, 1.0 - eps)
         L = jnp.sum(target_a * jnp.log(p) + (1.0 - target_a) * jnp.log1p(-p))
         dmu = target_a / p - (1.0 - target_a) / (1.0 - p)
         dtarget = jnp.log(p) - jnp.log1p(-p)
-        return ErrorOutput(
-            L=L,
-            dmu=_gate(dmu, modulator, mask),
-            dtarget=_gate(dtarget, modulator, mask),
-            dSigma=jnp.zeros((), dtype=mu_a.dtype),
+        return checked(
+            self,
+            ErrorOutput(
+                L=L,
+                dmu=_gate(dmu, modulator, mask),
+                dtarget=_gate(dtarget, modulator, mask),
+                dSigma=jnp.zeros((), dtype=mu_a.dtype),
+            ),
         )

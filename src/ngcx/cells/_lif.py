@@ -32,7 +32,9 @@ from ..surrogates import AbstractSurrogate
 from ._base import AbstractSpikingCell
 from ._common import (
     at as _at,
+    check_dt,
     check_units as _check_units,
+    checked,
     current as _current,
     integrator_name as _integrator_name,
     surrogate as _surrogate,
@@ -196,6 +198,7 @@ class _AbstractLIF(AbstractSpikingCell):
 
         **Returns:** the new :class:`SpikeState`.
         """
+        dt = check_dt(dt, self)
         v = state.v
         dt = jnp.asarray(dt, v.dtype)
         j = _current(j, v) * _at(self.resist_m, v)
@@ -222,14 +225,17 @@ class _AbstractLIF(AbstractSpikingCell):
             theta = state.thr_theta * decay + theta_plus * s_const
         if self.v_min is not None:
             v_new = jnp.maximum(v_new, _at(self.v_min, v))
-        return SpikeState(
-            v=v_new,
-            s=s,
-            s_raw=s_raw,
-            rfr=rfr,
-            thr_theta=theta,
-            tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
-            t=state.t + dt,
+        return checked(
+            self,
+            SpikeState(
+                v=v_new,
+                s=s,
+                s_raw=s_raw,
+                rfr=rfr,
+                thr_theta=theta,
+                tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
+                t=state.t + dt,
+            ),
         )
 
 
@@ -686,6 +692,7 @@ class SLIFCell(AbstractSpikingCell):
         dt: Scalar = 1.0,
     ) -> SLIFState:
         """Advance one step of ``dt`` ms; returns the new :class:`SLIFState`."""
+        dt = check_dt(dt, self)
         v = state.v
         dt = jnp.asarray(dt, v.dtype)
         j = _current(j, v) * _at(self.resist_m, v)
@@ -704,13 +711,16 @@ class SLIFCell(AbstractSpikingCell):
         rfr = (state.rfr + dt) * (1.0 - s_const) + s_const * dt
         if self.sticky_spikes:
             s = s * mask + (1.0 - mask)
-        return SLIFState(
-            v=v_new,
-            s=s,
-            thr=thr,
-            rfr=rfr,
-            tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
-            t=state.t + dt,
+        return checked(
+            self,
+            SLIFState(
+                v=v_new,
+                s=s,
+                thr=thr,
+                rfr=rfr,
+                tols=_update_tols(state.tols, jax.lax.stop_gradient(s), state.t),
+                t=state.t + dt,
+            ),
         )
 
 
@@ -790,6 +800,7 @@ class WTASCell(AbstractSpikingCell):
         dt: Scalar = 1.0,
     ) -> SLIFState:
         """Advance one step of ``dt`` ms; returns the new :class:`SLIFState`."""
+        dt = check_dt(dt, self)
         dt = jnp.asarray(dt, state.v.dtype)
         mask = (state.rfr >= _at(self.refract_time, state.v)).astype(state.v.dtype)
         v = _current(j, state.v) * _at(self.resist_m, state.v) * mask
@@ -798,11 +809,14 @@ class WTASCell(AbstractSpikingCell):
         dthr = jnp.sum(s_const, axis=-1, keepdims=True) - 1.0
         thr = jnp.maximum(state.thr + _at(self.thr_gain, state.v) * dthr, 0.025)
         rfr = (state.rfr + dt) * (1.0 - s_const) + s_const * dt
-        return SLIFState(
-            v=v,
-            s=s,
-            thr=thr,
-            rfr=rfr,
-            tols=_update_tols(state.tols, s_const, state.t),
-            t=state.t + dt,
+        return checked(
+            self,
+            SLIFState(
+                v=v,
+                s=s,
+                thr=thr,
+                rfr=rfr,
+                tols=_update_tols(state.tols, s_const, state.t),
+                t=state.t + dt,
+            ),
         )

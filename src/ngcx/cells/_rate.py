@@ -2,19 +2,21 @@ r"""Graded (rate-coded) cells: leaky integrators of their input currents."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 from jaxtyping import Array, ArrayLike, Float
 
 from .. import activations
 from .._custom_types import ParamLike, Scalar
-from .._params import bcast, is_concrete, param
+from .._params import bcast, is_concrete, is_static_zero, param
 from ..diffeq import AbstractIntegrator, get_integrator
 from ._base import AbstractCell
-from ._common import check_units as _check_units
+from ._common import check_dt, check_units as _check_units, checked
 
 
 __all__ = ["RateState", "RateCell"]
@@ -59,6 +61,79 @@ def _cauchy_threshold(x: Array, lmbda: Array) -> Array:
     return upper + lower
 
 
+_PRIORS = {
+    None: "none",
+    "none": "none",
+    "constant": "none",
+    "l1": "l1",
+    "lasso": "l1",
+    "l2": "l2",
+    "ridge": "l2",
+    "l1l2": "l1l2",
+    "elastic_net": "l1l2",
+}
+
+
+def _parse_wl_prior(prior: Any) -> tuple[str, Any, Any]:
+    """ngc-learn's ``Wl_prior = (name, lmbda)`` -> ``(name, lmbda, l1_ratio)``."""
+    if prior is None:
+        return "none", 0.0, 0.5
+    try:
+        name, lmbda = prior
+    except (TypeError, ValueError):
+        raise ValueError(f"`Wl_prior` must be a pair (name, lmbda), got {prior!r}.") from None
+    canonical = _PRIORS.get(name)
+    if canonical is None:
+        raise ValueError(
+            "`Wl_prior` name must be None, 'l1'/'lasso', 'l2'/'ridge' or "
+            f"'l1l2'/'elastic_net', got {name!r}."
+        )
+    if canonical == "l1l2" and isinstance(lmbda, tuple | list):
+        lmbda, ratio = lmbda
+    else:
+        ratio = 0.5
+    return canonical, lmbda, ratio
+
+
+def _lateral_blocks(exc: Array, inh: Array, n_patch: int, dim: int) -> Array:
+    """``n_patch`` blocks ``exc * I + inh * (1 - I)`` of shape ``(dim, dim)``."""
+    eye = jnp.eye(dim, dtype=exc.dtype)
+    block = exc * eye + inh * (1.0 - eye)
+    return jnp.broadcast_to(block, (n_patch, dim, dim))
+
+
+def _lateral_optimizer(
+    name: str, eta: Array, w_bound: Array, bounded: bool
+) -> optax.GradientTransformation:
+    """``-u`` (an update direction becomes optax's descent direction), the optimiser at
+    ``eta``, then (``bounded``) the projection of ``Wl`` onto ``[-w_bound, w_bound]``."""
+    if name == "sgd":
+        opt = optax.sgd(eta)
+    elif name == "adam":
+        opt = optax.adam(eta)
+    else:  # "nag" (validated at construction)
+        opt = optax.sgd(eta, momentum=0.9, nesterov=True)
+    core = optax.chain(optax.scale(-1.0), opt)
+
+    def init_fn(params: Any) -> Any:
+        with jax.numpy_dtype_promotion("standard"):  # optax's step counts are int32
+            return core.init(params)
+
+    def update_fn(updates: Any, state: Any, params: Any = None) -> tuple[Any, Any]:
+        with jax.numpy_dtype_promotion("standard"):
+            updates, state = core.update(updates, state, params)
+        if not bounded:
+            return updates, state
+        if params is None:
+            raise ValueError("the lateral optimiser needs `params` (the cell) in `update`.")
+        w = params.Wl
+        big = jnp.where(w_bound > 0, w_bound, jnp.inf).astype(w.dtype)
+        step = jnp.clip(w + updates.Wl, -big, big) - w
+        return eqx.tree_at(lambda c: c.Wl, updates, step), state
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
 class RateCell(AbstractCell):
     r"""A rate cell (ngc-learn's ``RateCell``):
 
@@ -91,6 +166,31 @@ class RateCell(AbstractCell):
     ngc-learn's ``RateCell`` runs RK4 when asked for ``"heun"`` and Euler when asked for
     ``"rk4"`` (an integer-code mix-up); ngcx runs the method named.
 
+    **Lateral competition** (``use_lateral=True``). The modulated input gains a lateral
+    pressure from the cell's own output through block-diagonal lateral weights $W_l$
+    (``n_patch`` blocks of size $d = n/$``n_patch``, each initialised to ``exc`` on the
+    diagonal and ``inh`` off it, from ``exc_inh``):
+
+    $$\tau_m \frac{dz}{dt} = -\gamma\rho'(z) + r\big(\phi'(z)\odot j
+    + \phi_{lat}'(z)\odot (z_{lat} W_l)\big) + j_{td}, \qquad
+    z_{lat} = \text{output\_scale}\;\phi_{lat}(z),$$
+
+    with ``fx_lat`` $\phi_{lat}$ (default ``act_fx``) and $z_{lat}$ taken at the start of
+    the step (ngc-learn's ``zF_lat`` of the previous step). ``Wl`` (shape
+    ``(n_patch, d, d)``; :attr:`lateral_weights` is the dense ``(n, n)`` matrix) is an
+    array leaf, so ``jax.grad`` reaches it. The stateless mode ignores it (as ngc-learn).
+    With ``adaptive_lateral=True`` the weights are learnt by the anti-Hebbian rule of
+    :meth:`lateral_updates` (ngc-learn's ``HebbianPatchedSynapse`` with ``sign_value=1``
+    under its descending optimiser), applied by the optax transformation of
+    :meth:`lateral_optimizer` or in one call by :meth:`evolve`; nothing changes ``Wl``
+    during the dynamics. Differences from ngc-learn 3.2's lateral learning: its prior
+    term has the wrong sign there (the descending optimiser applied to ``+lmbda * reg``
+    pushes weights *away* from zero); ngcx's prior always pulls them towards zero. Its
+    elastic-net term is $r\,\mathrm{sign}(W) + \tfrac{1-r}{2}W$; ngcx uses the gradient
+    of $\lambda(r\lvert W\rvert + \tfrac{1-r}{2}W^2)$, $r\,\mathrm{sign}(W) + (1-r)W$.
+    It freezes every weight that is exactly 0 (so with the default ``exc_inh=(0, 0)``
+    nothing is ever learnt); ngcx learns every weight inside the blocks and none outside.
+
     Drive it with ``lax.scan``::
 
         cell = RateCell(10, tau_m=20.0, act_fx="relu")
@@ -111,6 +211,17 @@ class RateCell(AbstractCell):
     threshold: Threshold = eqx.field(static=True)
     integrator: AbstractIntegrator = eqx.field(static=True)
     stateless: bool = eqx.field(static=True)
+    Wl: Float[Array, "n_patch d d"] | None
+    Wl_eta: Float[Array, ""] | None
+    Wl_bound: Float[Array, ""] | None
+    Wl_prior_lmbda: Float[Array, ""] | None
+    Wl_prior_l1_ratio: Float[Array, ""] | None
+    use_lateral: bool = eqx.field(static=True)
+    adaptive_lateral: bool = eqx.field(static=True)
+    n_patch: int = eqx.field(static=True)
+    fx_lat: str | None = eqx.field(static=True)
+    Wl_opt_type: str = eqx.field(static=True)
+    Wl_prior: str = eqx.field(static=True)
 
     def __init__(
         self,
@@ -122,8 +233,17 @@ class RateCell(AbstractCell):
         integration_type: str | AbstractIntegrator = "euler",
         resist_scale: ParamLike = 1.0,
         output_scale: ParamLike = 1.0,
+        use_lateral: bool = False,
+        adaptive_lateral: bool = False,
+        exc_inh: tuple[ParamLike, ParamLike] = (0.0, 0.0),
+        n_patch: int = 1,
+        fx_lat: str | None = None,
+        Wl_eta: ParamLike = 0.0,
+        Wl_opt_type: str = "sgd",
+        Wl_prior: tuple[str | None, Any] | None = (None, 0.0),
+        Wl_bound: ParamLike = 1.0,
     ):
-        """**Arguments** (ngc-learn's names). Every number may be a Python number, a scalar
+        r"""**Arguments** (ngc-learn's names). Every number may be a Python number, a scalar
         array or a per-unit array of shape ``(n_units,)``, and is an array leaf you can
         ``jax.vmap`` or ``jax.grad`` over.
 
@@ -140,6 +260,26 @@ class RateCell(AbstractCell):
           :class:`ngcx.diffeq.AbstractIntegrator` (static).
         - `resist_scale`: real, scales the modulated input ``j``.
         - `output_scale`: real, scales ``zF``.
+        - `use_lateral`: add the lateral pressure $j_{lat}$ (see the class docstring;
+          static). ``False`` (the default) leaves every lateral field ``None`` and the step
+          exactly as without these options.
+        - `adaptive_lateral`: the lateral weights are learnt (:meth:`lateral_updates`,
+          :meth:`lateral_optimizer`, :meth:`evolve`; static). Ignored without
+          `use_lateral`, as in ngc-learn.
+        - `exc_inh`: ``(exc, inh)``, real, the initial on-diagonal and off-diagonal values
+          of every lateral block (ngc-learn's ``diag_offdiag(exc, inh)``).
+        - `n_patch`: number of lateral blocks (static; must divide `n_units`).
+        - `fx_lat`: name of the activation $\phi_{lat}$ of the lateral pressure (static;
+          ``None``: `act_fx`).
+        - `Wl_eta`: learning rate of the lateral weights, ``>= 0``.
+        - `Wl_opt_type`: ``"sgd"``, ``"adam"`` or ``"nag"`` (static).
+        - `Wl_prior`: ``(name, lmbda)`` with name ``None``, ``"l1"``/``"lasso"``,
+          ``"l2"``/``"ridge"`` or ``"l1l2"``/``"elastic_net"`` (then lmbda may be
+          ``(lmbda, l1_ratio)``); ``lmbda >= 0``, ``l1_ratio`` in ``[0, 1]``.
+        - `Wl_bound`: ``>= 0``; the soft bound and clip of the learnt lateral weights
+          (0: none). ngc-learn documents this option with default 0 but does not accept
+          it and always uses 1 (its ``HebbianPatchedSynapse`` default); ngcx's default 1
+          does what ngc-learn does.
         """
         n_units = _check_units(n_units)
         prior_name, gamma = prior
@@ -176,6 +316,49 @@ class RateCell(AbstractCell):
                 )
             stateless = bool(np.all(off))
         self.stateless = stateless
+        # lateral competition: every field None / default when off (the default pytree)
+        if not isinstance(use_lateral, bool):
+            raise TypeError(f"`use_lateral` must be a bool, got {use_lateral!r}.")
+        if not isinstance(adaptive_lateral, bool):
+            raise TypeError(f"`adaptive_lateral` must be a bool, got {adaptive_lateral!r}.")
+        self.use_lateral = use_lateral
+        self.adaptive_lateral = use_lateral and adaptive_lateral
+        if not isinstance(n_patch, int) or isinstance(n_patch, bool) or n_patch <= 0:
+            raise ValueError(f"`n_patch` must be a positive int, got {n_patch!r}.")
+        if use_lateral and n_units % n_patch != 0:
+            raise ValueError(f"`n_patch` must divide `n_units` ({n_units}), got n_patch={n_patch}.")
+        self.n_patch = n_patch
+        if Wl_opt_type not in ("sgd", "adam", "nag"):
+            raise ValueError(f"`Wl_opt_type` must be 'sgd', 'adam' or 'nag', got {Wl_opt_type!r}.")
+        self.Wl_opt_type = Wl_opt_type
+        prior_kind, prior_lmbda, prior_ratio = _parse_wl_prior(Wl_prior)
+        if fx_lat is not None:
+            activations.create_function(fx_lat)  # validates the name
+        self.Wl = self.Wl_eta = self.Wl_bound = None
+        self.Wl_prior_lmbda = self.Wl_prior_l1_ratio = None
+        self.fx_lat = None
+        self.Wl_prior = "none"
+        if use_lateral:
+            try:
+                exc, inh = exc_inh
+            except (TypeError, ValueError):
+                raise ValueError(f"`exc_inh` must be a pair (exc, inh), got {exc_inh!r}.") from None
+            exc_p = param(exc, "exc_inh[0]", "real")
+            inh_p = param(inh, "exc_inh[1]", "real")
+            dtype = jnp.result_type(exc_p, inh_p)
+            self.Wl = _lateral_blocks(
+                exc_p.astype(dtype), inh_p.astype(dtype), n_patch, n_units // n_patch
+            )
+            self.fx_lat = act_fx if fx_lat is None else fx_lat
+        if self.adaptive_lateral:
+            self.Wl_eta = param(Wl_eta, "Wl_eta", "nonnegative")
+            self.Wl_bound = param(Wl_bound, "Wl_bound", "nonnegative")
+            lmbda = param(prior_lmbda, "Wl_prior lmbda", "nonnegative")
+            ratio = param(prior_ratio, "Wl_prior l1_ratio", "unit")
+            if prior_kind != "none" and not is_static_zero(lmbda):
+                self.Wl_prior = prior_kind
+                self.Wl_prior_lmbda = lmbda
+                self.Wl_prior_l1_ratio = ratio
 
     @property
     def integration_type(self) -> str:
@@ -229,6 +412,7 @@ class RateCell(AbstractCell):
 
         **Returns:** the new :class:`RateState`.
         """
+        dt = check_dt(dt, self)
         z = state.z
         j_a = self._current(j, z)
         jtd = self._current(j_td, z)
@@ -236,7 +420,12 @@ class RateCell(AbstractCell):
             z_new = j_a + jtd
         else:
             resist = bcast(self.resist_scale.astype(z.dtype), z.ndim)
-            j_mod = resist * self._dfx(z) * j_a
+            if self.use_lateral:  # static: the default path below is unchanged
+                dfx_lat = activations.create_function(self.fx_lat or self.act_fx)[1]
+                j_lat = dfx_lat(z) * self.lateral_current(state)
+                j_mod = resist * (self._dfx(z) * j_a + j_lat)
+            else:
+                j_mod = resist * self._dfx(z) * j_a
             _, z_new = self.integrator(
                 0.0, z, lambda t, u, p: self.derivative(u, *p), dt, (j_mod, jtd)
             )
@@ -246,4 +435,114 @@ class RateCell(AbstractCell):
                 z_new = _soft_threshold(z_new, lmbda)
             else:
                 z_new = _cauchy_threshold(z_new, lmbda)
-        return self.with_z(z_new)
+        return checked(self, self.with_z(z_new))
+
+    # ---- lateral competition (use_lateral) ----------------------------------------------
+
+    def _need_lateral(self, what: str) -> Array:
+        if self.Wl is None:
+            raise ValueError(f"`{what}` needs a cell built with `use_lateral=True`.")
+        return self.Wl
+
+    @property
+    def lateral_weights(self) -> Float[Array, "n n"]:
+        """The lateral weights as one block-diagonal ``(n_units, n_units)`` matrix
+        (ngc-learn's ``Wl.weights``); the cell stores only the ``n_patch`` blocks."""
+        wl = self._need_lateral("lateral_weights")
+        return jax.scipy.linalg.block_diag(*wl)
+
+    def lateral_output(self, state: RateState) -> Float[Array, "*batch n"]:
+        r"""$z_{lat} = \text{output\_scale}\,\phi_{lat}(z)$ (ngc-learn's ``zF_lat``)."""
+        self._need_lateral("lateral_output")
+        z = state.z
+        out = bcast(self.output_scale.astype(z.dtype), z.ndim)
+        return out * activations.create_function(self.fx_lat or self.act_fx)[0](z)
+
+    def lateral_current(self, state: RateState) -> Float[Array, "*batch n"]:
+        r"""$z_{lat} W_l$, block by block (ngc-learn's ``Wl.outputs``, before the
+        modulation by $\phi_{lat}'(z)$ and ``resist_scale``)."""
+        wl = self._need_lateral("lateral_current")
+        x = self.lateral_output(state)
+        blocks = x.reshape(*x.shape[:-1], self.n_patch, -1)
+        y = jnp.einsum("...pi,pij->...pj", blocks, wl.astype(x.dtype))
+        return y.reshape(x.shape)
+
+    def lateral_updates(self, state: RateState) -> RateCell:
+        r"""The learning rule of the lateral weights, as an update shaped like this cell
+        (``Wl`` holds $\Delta W_l$, every other array leaf zero), the direction the
+        weights should move:
+
+        $$\Delta W_l = -\big(z_{lat}^\top z_{lat}\big) \odot (w_b - \lvert W_l\rvert)
+        - \lambda\,\rho'(W_l),$$
+
+        block by block, $z_{lat}$ (:meth:`lateral_output`) summed over the batch; the soft
+        bound only for ``Wl_bound`` $w_b > 0$; the prior's gradient $\rho'$ is $W$
+        (``"l2"``), $\mathrm{sign}(W)$ (``"l1"``) or $r\,\mathrm{sign}(W) + \tfrac{1 - r}{2} W$
+        (``"l1l2"``, as ngc-learn and :func:`ngcx.plasticity.add_prior`: the gradient of
+        $r\lvert W\rvert + \tfrac{1 - r}{4} W^2$). Apply it with :meth:`lateral_optimizer`
+        (or call :meth:`evolve`)::
+
+            opt = cell.lateral_optimizer()
+            opt_state = opt.init(eqx.filter(cell, eqx.is_array))
+            upd, opt_state = opt.update(
+                cell.lateral_updates(state), opt_state, eqx.filter(cell, eqx.is_array)
+            )
+            cell = eqx.apply_updates(cell, upd)
+        """
+        if not self.adaptive_lateral:
+            raise ValueError(
+                "`lateral_updates` needs a cell built with `use_lateral=True` and "
+                "`adaptive_lateral=True`."
+            )
+        wl = self._need_lateral("lateral_updates")
+        x = self.lateral_output(state)
+        xb = x.reshape(-1, self.n_patch, x.shape[-1] // self.n_patch)
+        corr = jnp.einsum("bpi,bpj->pij", xb, xb).astype(wl.dtype)
+        assert self.Wl_bound is not None
+        if not is_static_zero(self.Wl_bound):
+            wb = self.Wl_bound.astype(wl.dtype)
+            corr = jnp.where(wb > 0, corr * (wb - jnp.abs(wl)), corr)
+        dW = -corr
+        if self.Wl_prior != "none":
+            assert self.Wl_prior_lmbda is not None and self.Wl_prior_l1_ratio is not None
+            lam = self.Wl_prior_lmbda.astype(wl.dtype)
+            if self.Wl_prior == "l2":
+                grad = wl
+            elif self.Wl_prior == "l1":
+                grad = jnp.sign(wl)
+            else:
+                r = self.Wl_prior_l1_ratio.astype(wl.dtype)
+                grad = r * jnp.sign(wl) + (1.0 - r) / 2.0 * wl
+            dW = dW - lam * grad
+        zeros = jax.tree_util.tree_map(
+            lambda leaf: jnp.zeros_like(leaf) if eqx.is_array(leaf) else leaf, self
+        )
+        return eqx.tree_at(lambda c: c.Wl, zeros, dW)
+
+    def lateral_optimizer(self) -> optax.GradientTransformation:
+        r"""The optax transformation that applies :meth:`lateral_updates`: ``Wl_opt_type``
+        (``"sgd"``, ``"adam"``, or Nesterov ``"nag"`` with momentum 0.9) at learning rate
+        ``Wl_eta`` moving the weights along $\Delta W_l$, then (``Wl_bound`` $w_b > 0$) the
+        projection $W_l \in [-w_b, w_b]$. With sgd:
+        $W_l \leftarrow \mathrm{clip}(W_l + \eta\,\Delta W_l, -w_b, w_b)$. Its ``update``
+        needs the cell (``eqx.filter(cell, eqx.is_array)``) as ``params``."""
+        if not self.adaptive_lateral:
+            raise ValueError(
+                "`lateral_optimizer` needs a cell built with `use_lateral=True` and "
+                "`adaptive_lateral=True`."
+            )
+        assert self.Wl_eta is not None and self.Wl_bound is not None
+        return _lateral_optimizer(
+            self.Wl_opt_type, self.Wl_eta, self.Wl_bound, not is_static_zero(self.Wl_bound)
+        )
+
+    def evolve(self, state: RateState, opt_state: Any = None) -> tuple[RateCell, Any]:
+        """One learning step of the lateral weights (ngc-learn's ``evolve``): returns the
+        cell with its new ``Wl`` and the optimiser state (``opt_state=None``: a fresh one,
+        right for sgd; keep and pass it back for adam/nag)."""
+        opt = self.lateral_optimizer()
+        params = eqx.filter(self, eqx.is_array)
+        if opt_state is None:
+            opt_state = opt.init(params)
+        upd, opt_state = opt.update(self.lateral_updates(state), opt_state, params)
+        return eqx.apply_updates(self, upd), opt_state

@@ -13,7 +13,7 @@ from .._checks import check_nonnegative
 from .._custom_types import ParamLike, Scalar
 from .._params import bcast, is_concrete, param
 from ._base import AbstractTrace
-from ._common import check_units as _check_units, current as _current
+from ._common import check_dt, check_units as _check_units, checked, current as _current
 
 
 __all__ = ["VarTrace", "ExpKernelState", "ExpKernel"]
@@ -101,8 +101,8 @@ class VarTrace(AbstractTrace):
         tau = self.tau_tr.astype(dtype)
         if self.decay_type == "exp":
             return jnp.exp(-jnp.asarray(dt, dtype) / tau)
-        if self.decay_type == "lin":
-            return 1.0 - jnp.asarray(dt, dtype) / tau
+        if self.decay_type == "lin":  # reaches 0 after tau_tr and stays there
+            return jnp.maximum(1.0 - jnp.asarray(dt, dtype) / tau, 0.0)
         return jnp.zeros_like(tau)
 
     def __call__(
@@ -113,16 +113,17 @@ class VarTrace(AbstractTrace):
         dt: Scalar = 1.0,
     ) -> Float[Array, "*batch n"]:
         """Advance the trace one step given the spikes `s`; returns the new trace."""
+        dt = check_dt(dt, self)
         s = _current(s, trace)
         nd, dtype = trace.ndim, trace.dtype
         decay = bcast(self.gamma_tr.astype(dtype) * self.decay(dt, dtype), nd)
         x = decay * trace
         a_delta = bcast(self.a_delta.astype(dtype), nd)
         if self.n_nearest_spikes > 0:
-            return x + s * (a_delta - trace * (1.0 / self.n_nearest_spikes))
+            return checked(self, x + s * (a_delta - trace * (1.0 / self.n_nearest_spikes)))
         accumulated = x + a_delta * s
         gated = x * (1.0 - s) + s * bcast(self.P_scale.astype(dtype), nd)
-        return jnp.where(a_delta > 0, accumulated, gated)
+        return checked(self, jnp.where(a_delta > 0, accumulated, gated))
 
 
 class ExpKernelState(eqx.Module):
@@ -202,4 +203,6 @@ class ExpKernel(AbstractTrace):
         # derivative in tau would be 0 * inf = nan
         age = jnp.where(seen, t - times, jnp.zeros_like(times))
         epsp = jnp.sum(jnp.where(seen, jnp.exp(-age / tau_w), jnp.zeros_like(times)), axis=0)
-        return ExpKernelState(spike_times=times, epsp=epsp, t=t + self.dt.astype(t.dtype))
+        return checked(
+            self, ExpKernelState(spike_times=times, epsp=epsp, t=t + self.dt.astype(t.dtype))
+        )

@@ -13,6 +13,8 @@ from ._patches import (
     generate_pacthify_patch_set as generate_pacthify_patch_set,
     generate_patch_set as generate_patch_set,
     generate_patchify_patch_set as generate_patchify_patch_set,
+    patch_with_overlap as patch_with_overlap,
+    patch_with_stride as patch_with_stride,
 )
 
 
@@ -26,6 +28,8 @@ __all__ = [
     "load_digits",
     "load_idx",
     "load_mnist",
+    "patch_with_overlap",
+    "patch_with_stride",
     "save_idx",
     "train_test_split",
 ]

@@ -7,7 +7,9 @@ positions for each image (ngc-learn re-seeds per image, so every image gets the 
 positions) and honours ``step_size``; ``PatchGenerator`` works (ngc-learn's mixes its
 vertical options into the horizontal ones and opens a plot window); patchify needs no
 third-party package. ``generate_pacthify_patch_set`` keeps ngc-learn's misspelt name;
-``generate_patchify_patch_set`` is the same function.
+``generate_patchify_patch_set`` is the same function. ``patch_with_stride`` takes every
+position of its stride and ``patch_with_overlap`` steps by ``patch - overlap`` (see their
+docstrings for ngc-learn's behaviour).
 """
 
 from __future__ import annotations
@@ -231,3 +233,73 @@ class PatchGenerator:
         if not patches:
             raise ValueError(f"the image {np.shape(img)[:2]} is smaller than the patch.")
         return jnp.asarray(np.stack(patches))
+
+
+def _grid_starts(size: int, patch: int, step: int) -> np.ndarray:
+    return np.arange(0, size - patch + 1, step) if patch <= size else np.zeros((0,), int)
+
+
+def _check_pair(value, name: str, minimum: int) -> tuple[int, int]:
+    try:
+        a, b = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a pair of ints, got {value!r}.") from None
+    if a < minimum or b < minimum:
+        raise ValueError(f"`{name}` must be a pair of ints >= {minimum}, got {value!r}.")
+    return a, b
+
+
+def patch_with_stride(X, patch: tuple[int, int], stride: tuple[int, int]):
+    r"""Every ``patch``-sized window of ``X`` whose top-left corner lies on the grid
+    ``(i * stride[0], j * stride[1])`` and that fits in the image, in row-major order
+    (ngc-learn's ``patch_utils.patch_with_stride``).
+
+    **Arguments:**
+
+    - `X`: an image of shape `(H, W)` (trailing channel axes `(H, W, ...)` are carried).
+    - `patch`: `(ph, pw)`, the window size.
+    - `stride`: `(sh, sw)`, the step between neighbouring windows (``>= 1``).
+
+    **Returns:** a JAX array of shape `(n_patches, ph, pw, ...)` with
+    ``n_patches = ((H - ph) // sh + 1) * ((W - pw) // sw + 1)`` (0 when the patch does not
+    fit). Works under ``jit`` (the positions depend only on shapes).
+
+    ngc-learn counts ``H // ph`` (``W // pw``) positions whatever the stride, so with a
+    stride smaller than the patch it drops the windows past that count; ngcx takes all
+    of them (the two agree when the stride equals the patch).
+    """
+    x = jnp.asarray(X)
+    if x.ndim < 2:
+        raise ValueError(f"`X` must be an (H, W[, ...]) image, got shape {x.shape}.")
+    ph, pw = _check_pair(patch, "patch", 1)
+    sh, sw = _check_pair(stride, "stride", 1)
+    rows = _grid_starts(x.shape[0], ph, sh)
+    cols = _grid_starts(x.shape[1], pw, sw)
+    r = (rows[:, None] + np.arange(ph)[None, :])[:, None, :, None]
+    c = (cols[:, None] + np.arange(pw)[None, :])[None, :, None, :]
+    out = x[r, c]  # (n_rows, n_cols, ph, pw, ...)
+    return out.reshape((len(rows) * len(cols), ph, pw) + x.shape[2:])
+
+
+def patch_with_overlap(X, patch: tuple[int, int], overlap: tuple[int, int]):
+    r"""Windows of size ``patch`` whose neighbours share ``overlap`` rows/columns: the
+    windows of :func:`patch_with_stride` with stride ``patch - overlap`` (ngc-learn's
+    ``patch_utils.patch_with_overlap``).
+
+    **Arguments:**
+
+    - `X`: an image of shape `(H, W[, ...])`.
+    - `patch`: `(ph, pw)`.
+    - `overlap`: `(oh, ow)` with ``0 <= overlap < patch``.
+
+    **Returns:** `(n_patches, ph, pw, ...)`.
+
+    ngc-learn uses the stride ``(H - oh, W - ow)`` (the image size, not the patch size,
+    minus the overlap), which skips almost every window; ngcx uses ``patch - overlap``,
+    so the windows overlap by exactly ``overlap``.
+    """
+    ph, pw = _check_pair(patch, "patch", 1)
+    oh, ow = _check_pair(overlap, "overlap", 0)
+    if oh >= ph or ow >= pw:
+        raise ValueError(f"`overlap` {overlap!r} must be below `patch` {patch!r} in each axis.")
+    return patch_with_stride(X, (ph, pw), (ph - oh, pw - ow))

@@ -2,7 +2,9 @@
 optax transforms, and ngc-learn's plastic-synapse constructors as thin builders.
 
 - Rules (:class:`AbstractRule`): :class:`Hebbian`, :class:`TraceSTDP`, :class:`ExpSTDP`,
-  :class:`EventSTDP`, :class:`MSTDPET`; ``rule(synapse, *activity)`` returns updates shaped
+  :class:`EventSTDP`, :class:`MSTDPET`, :class:`BCM` (threshold state), :class:`Oja`,
+  :class:`GerstnerHebbian`, :class:`PairSTDP`, :class:`InhibitorySTDP`,
+  :class:`REINFORCE` (:class:`REINFORCEState`); ``rule(synapse, *activity)`` returns updates shaped
   like any dense, conv or deconv synapse.
 - Transforms (``optax.GradientTransformation``): :func:`scale_by_soft_bound`,
   :func:`scale_by_sign`, :func:`add_decay`, :func:`add_prior`, :func:`add_leak`,
@@ -13,7 +15,9 @@ optax transforms, and ngc-learn's plastic-synapse constructors as thin builders.
 - ngc-learn's names: :func:`HebbianSynapse`, :func:`HebbianConvSynapse`,
   :func:`HebbianDeconvSynapse`, :func:`TraceSTDPSynapse`, :func:`ExpSTDPSynapse`,
   :func:`EventSTDPSynapse`, :func:`MSTDPETSynapse`, :func:`TraceSTDPConvSynapse`,
-  :func:`TraceSTDPDeconvSynapse`, each a :class:`PlasticSynapse` (synapse + rule +
+  :func:`TraceSTDPDeconvSynapse`, :func:`BCMSynapse`, :func:`STDPSynapse`,
+  :func:`GerstnerHebbianSynapse`, :func:`InhibitorySTDPSynapse`, :func:`OjaTensorSynapse`,
+  :func:`REINFORCESynapse`, each a :class:`PlasticSynapse` (synapse + rule +
   :class:`LearningOptions`).
 """
 
@@ -23,6 +27,14 @@ from ._apply import (
     per_module as per_module,
     plastic as plastic,
     plastic_mask as plastic_mask,
+)
+from ._builders import (
+    BCMSynapse as BCMSynapse,
+    GerstnerHebbianSynapse as GerstnerHebbianSynapse,
+    InhibitorySTDPSynapse as InhibitorySTDPSynapse,
+    OjaTensorSynapse as OjaTensorSynapse,
+    REINFORCESynapse as REINFORCESynapse,
+    STDPSynapse as STDPSynapse,
 )
 from ._compat import (
     EventSTDPSynapse as EventSTDPSynapse,
@@ -44,6 +56,21 @@ from ._compat import (
     parse_prior as parse_prior,
     trace_stdp_rule as trace_stdp_rule,
 )
+from ._competitive import (
+    ART2A as ART2A,
+    SOM as SOM,
+    ART2ASynapse as ART2ASynapse,
+    CompetitiveOptions as CompetitiveOptions,
+    CompetitivePlasticSynapse as CompetitivePlasticSynapse,
+    Hopfield as Hopfield,
+    HopfieldSynapse as HopfieldSynapse,
+    SOMSynapse as SOMSynapse,
+    VectorQuantize as VectorQuantize,
+    VectorQuantizeSynapse as VectorQuantizeSynapse,
+)
+from ._mps_rule import MPSHebbian as MPSHebbian
+from ._patched import HebbianPatchedSynapse as HebbianPatchedSynapse
+from ._reinforce import REINFORCE as REINFORCE, REINFORCEState as REINFORCEState
 from ._rules import (
     MSTDPET as MSTDPET,
     AbstractRule as AbstractRule,
@@ -52,6 +79,8 @@ from ._rules import (
     Hebbian as Hebbian,
     TraceSTDP as TraceSTDP,
 )
+from ._rules_rate import BCM as BCM, GerstnerHebbian as GerstnerHebbian, Oja as Oja
+from ._rules_spike import InhibitorySTDP as InhibitorySTDP, PairSTDP as PairSTDP
 from ._transforms import (
     add_decay as add_decay,
     add_leak as add_leak,
@@ -69,6 +98,8 @@ from ._transforms import (
 
 
 __all__ = [
+    "MPSHebbian",
+    "HebbianPatchedSynapse",
     "AbstractRule",
     "Hebbian",
     "TraceSTDP",
@@ -110,4 +141,27 @@ __all__ = [
     "conv_trace_stdp_rule",
     "exp_stdp_rule",
     "event_stdp_rule",
+    "SOM",
+    "Hopfield",
+    "VectorQuantize",
+    "ART2A",
+    "CompetitiveOptions",
+    "CompetitivePlasticSynapse",
+    "SOMSynapse",
+    "HopfieldSynapse",
+    "VectorQuantizeSynapse",
+    "ART2ASynapse",
+    "BCM",
+    "Oja",
+    "GerstnerHebbian",
+    "PairSTDP",
+    "InhibitorySTDP",
+    "REINFORCE",
+    "REINFORCEState",
+    "BCMSynapse",
+    "STDPSynapse",
+    "GerstnerHebbianSynapse",
+    "InhibitorySTDPSynapse",
+    "OjaTensorSynapse",
+    "REINFORCESynapse",
 ]

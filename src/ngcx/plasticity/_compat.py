@@ -39,7 +39,13 @@ from .._custom_types import Key
 from .._params import is_static_zero, optional_param, param
 from ..conv import Padding
 from ..initializers import DistributionGenerator, Initializer
-from ..synapses import AbstractSynapse, ConvSynapse, DeconvSynapse, DenseSynapse
+from ..synapses import (
+    AbstractSynapse,
+    ConvSynapse,
+    DeconvSynapse,
+    DenseSynapse,
+    connectivity_mask,
+)
 from ._rules import MSTDPET, AbstractRule, EventSTDP, ExpSTDP, Hebbian, TraceSTDP
 from ._transforms import PRIOR_ALIASES, hebbian
 
@@ -457,16 +463,7 @@ def HebbianDeconvSynapse(
 def _connectivity(
     key: Key, shape: tuple[int, int], p_conn: Any, weight_mask: ArrayLike | None
 ) -> Array | None:
-    p = param(p_conn, "p_conn", "unit_open")
-    mask = None
-    if weight_mask is not None:
-        mask = jnp.asarray(weight_mask).astype(bool)
-        if mask.shape != tuple(shape):
-            raise ValueError(f"`weight_mask` must have shape {tuple(shape)}, got {mask.shape}.")
-    if not (isinstance(p_conn, int | float) and float(p_conn) == 1.0):
-        conn = jax.random.bernoulli(key, p, tuple(shape))
-        mask = conn if mask is None else mask & conn
-    return mask
+    return connectivity_mask(key, shape, p_conn, weight_mask, mask_name="weight_mask")
 
 
 def _stdp_bundle(
@@ -646,16 +643,24 @@ def _stdp_conv(
     padding: Padding,
     resist_scale: Any,
     dtype: Any,
+    pretrace_target: Any = 0.0,
+    w_decay: Any = 0.0,
 ) -> PlasticSynapse:
     init = DistributionGenerator.uniform(0.025, 0.8) if filter_init is None else filter_init
     syn = cls(
         shape, x_shape, key=key, filter_init=init, stride=stride, padding=padding,
         resist_scale=resist_scale, dtype=dtype,
     )  # fmt: skip
-    rule = TraceSTDP(A_plus, A_minus, mu, 0.0, w_bound)
+    rule = TraceSTDP(A_plus, A_minus, mu, pretrace_target, w_bound)
     wb = param(w_bound, "w_bound", "nonnegative")
     clip = None if isinstance(w_bound, int | float) and float(w_bound) == 0.0 else (0.0, wb)
-    options = LearningOptions(eta, optim_type, sign=1.0, clip=clip, optimizers=("sgd", "adam"))
+    # ngc-learn's decay W <- W + eta dW - w_decay W is a leak of time constant 1/w_decay
+    # steps, independent of eta (a traced 0 gives tau = inf: no leak)
+    wd = param(w_decay, "w_decay", "nonnegative")
+    tau_w = 0.0 if is_static_zero(w_decay) else 1.0 / wd
+    options = LearningOptions(
+        eta, optim_type, sign=1.0, clip=clip, tau_w=tau_w, optimizers=("sgd", "adam")
+    )
     return PlasticSynapse(syn, rule, options)
 
 
@@ -668,7 +673,9 @@ def TraceSTDPConvSynapse(
     A_minus: Any = 1.0,
     eta: Any = 1.0,
     mu: Any = 0.0,
+    pretrace_target: Any = 0.0,
     w_bound: Any = 1.0,
+    w_decay: Any = 0.0,
     optim_type: str = "sgd",
     filter_init: Initializer | None = None,
     stride: int | Sequence[int] = 1,
@@ -676,12 +683,15 @@ def TraceSTDPConvSynapse(
     resist_scale: Any = 1.0,
     dtype: Any = None,
 ) -> PlasticSynapse:
-    """ngc-learn's ``TraceSTDPConvSynapse``: a :class:`~ngcx.synapses.ConvSynapse` (no
+    r"""ngc-learn's ``TraceSTDPConvSynapse``: a :class:`~ngcx.synapses.ConvSynapse` (no
     biases; filters uniform on [0.025, 0.8]), the :class:`~ngcx.plasticity.TraceSTDP` rule
-    over the filter correlation and the STDP chain clipping to $[0, w_{\\max}]$."""
+    over the filter correlation (potentiation by the presynaptic trace minus
+    `pretrace_target`) and the STDP chain
+    $W \leftarrow \Pi(W + \eta\,\Delta W - \lambda W)$ with ``w_decay`` $\lambda$
+    (independent of $\eta$, as ngc-learn) and $\Pi$ the clip to $[0, w_{\max}]$."""
     return _stdp_conv(
         ConvSynapse, shape, x_shape, key, A_plus, A_minus, eta, mu, w_bound, optim_type,
-        filter_init, stride, padding, resist_scale, dtype,
+        filter_init, stride, padding, resist_scale, dtype, pretrace_target, w_decay,
     )  # fmt: skip
 
 
@@ -694,7 +704,9 @@ def TraceSTDPDeconvSynapse(
     A_minus: Any = 1.0,
     eta: Any = 1.0,
     mu: Any = 0.0,
+    pretrace_target: Any = 0.0,
     w_bound: Any = 1.0,
+    w_decay: Any = 0.0,
     optim_type: str = "sgd",
     filter_init: Initializer | None = None,
     stride: int | Sequence[int] = 1,
@@ -702,11 +714,11 @@ def TraceSTDPDeconvSynapse(
     resist_scale: Any = 1.0,
     dtype: Any = None,
 ) -> PlasticSynapse:
-    """ngc-learn's ``TraceSTDPDeconvSynapse``: :func:`TraceSTDPConvSynapse` over a
-    :class:`~ngcx.synapses.DeconvSynapse`."""
+    """ngc-learn's ``TraceSTDPDeconvSynapse``: :func:`TraceSTDPConvSynapse` (with its
+    `pretrace_target` and `w_decay`) over a :class:`~ngcx.synapses.DeconvSynapse`."""
     return _stdp_conv(
         DeconvSynapse, shape, x_shape, key, A_plus, A_minus, eta, mu, w_bound, optim_type,
-        filter_init, stride, padding, resist_scale, dtype,
+        filter_init, stride, padding, resist_scale, dtype, pretrace_target, w_decay,
     )  # fmt: skip
 
 

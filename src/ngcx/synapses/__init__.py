@@ -7,6 +7,20 @@ Every synapse derives from :class:`AbstractSynapse`: ``__call__``, ``backtransmi
 """
 
 from ._base import AbstractSynapse as AbstractSynapse
+from ._competitive import (
+    AbstractCompetitiveSynapse as AbstractCompetitiveSynapse,
+    ART2AMap as ART2AMap,
+    HopfieldMap as HopfieldMap,
+    SOMMap as SOMMap,
+    VectorQuantizeMap as VectorQuantizeMap,
+)
+from ._conductance import (
+    AbstractConductanceSynapse as AbstractConductanceSynapse,
+    AlphaSynapse as AlphaSynapse,
+    ConductanceState as ConductanceState,
+    DoubleExpSynapse as DoubleExpSynapse,
+    ExponentialSynapse as ExponentialSynapse,
+)
 from ._conv import (
     ConvSynapse as ConvSynapse,
     DeconvSynapse as DeconvSynapse,
@@ -15,7 +29,9 @@ from ._conv import (
 )
 from ._dense import (
     DenseSynapse as DenseSynapse,
+    DenseSynapseState as DenseSynapseState,
     StaticSynapse as StaticSynapse,
+    connectivity_mask as connectivity_mask,
     outer_sum as outer_sum,
 )
 from ._mps import (
@@ -23,9 +39,28 @@ from ._mps import (
     decompose_to_mps as decompose_to_mps,
     mps_to_matrix as mps_to_matrix,
 )
+from ._patched import (
+    PatchedSynapse as PatchedSynapse,
+    StaticPatchedSynapse as StaticPatchedSynapse,
+    patch_geometry as patch_geometry,
+)
+from ._sparse import (
+    SparseTensorSynapse as SparseTensorSynapse,
+    StaticSparseTensorSynapse as StaticSparseTensorSynapse,
+    sparse_tensor_connectivity as sparse_tensor_connectivity,
+)
+from ._stp import STPDenseSynapse as STPDenseSynapse, STPState as STPState
 
 
 __all__ = [
+    "AbstractCompetitiveSynapse",
+    "ART2AMap",
+    "HopfieldMap",
+    "SOMMap",
+    "VectorQuantizeMap",
+    "PatchedSynapse",
+    "StaticPatchedSynapse",
+    "patch_geometry",
     "AbstractSynapse",
     "ConvSynapse",
     "DeconvSynapse",
@@ -37,4 +72,16 @@ __all__ = [
     "decompose_to_mps",
     "mps_to_matrix",
     "outer_sum",
+    "AbstractConductanceSynapse",
+    "AlphaSynapse",
+    "ConductanceState",
+    "DenseSynapseState",
+    "DoubleExpSynapse",
+    "ExponentialSynapse",
+    "STPDenseSynapse",
+    "STPState",
+    "SparseTensorSynapse",
+    "StaticSparseTensorSynapse",
+    "connectivity_mask",
+    "sparse_tensor_connectivity",
 ]
