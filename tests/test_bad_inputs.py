@@ -184,3 +184,12 @@ def test_run_checks_name_the_bad_parameter():
     with pytest.raises(NonFiniteError, match=r"loss became non-finite at epoch 1, batch 3"):
         check_finite_epoch("loss", [1.0, 2.0, float("nan")], {}, 0, where="m")
     check_finite_epoch("loss", [1.0], {"W": jnp.ones(2)}, 0, where="m")
+
+
+def test_training_api_leaves_no_folder_for_an_invalid_model_argument(tmp_path):
+    from ngcx.train import PCNConfig, train_pcn
+
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="act_fx"):
+        train_pcn(PCNConfig(act_fx="softmax", out=str(out), epochs=1), progress=False)
+    assert not out.exists()

@@ -26,7 +26,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike
 
-from ._checks import float_array
+from ._checks import check_nonnegative, check_positive, float_array
 from ._custom_types import Key
 from ._params import bcast, is_static_zero, param
 from .activations import gelu
@@ -44,13 +44,66 @@ __all__ = [
 ]
 
 
-def _pool(codes: ArrayLike) -> Array:
-    x = float_array(codes, "codes")
-    if x.ndim == 3:
-        return jnp.mean(x, axis=1)
-    if x.ndim != 2:
-        raise ValueError(f"`codes` must be (N, D) or (N, L, D), got shape {x.shape}.")
-    return x
+def _pool(codes: ArrayLike, name: str = "codes", width: int | None = None) -> Array:
+    """Codes ``(N, D)`` (``(N, L, D)`` mean-pooled over ``L``): non-empty, with
+    ``D == width`` when given; ``ValueError`` naming `name` otherwise."""
+    x = float_array(codes, name)
+    d = "D" if width is None else str(width)
+    if x.ndim not in (2, 3) or (width is not None and x.shape[-1] != width):
+        raise ValueError(f"`{name}` must be (N, {d}) or (N, L, {d}), got shape {x.shape}.")
+    if x.size == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {x.shape}.")
+    return jnp.mean(x, axis=1) if x.ndim == 3 else x
+
+
+def _int_arg(value: Any, name: str, minimum: int) -> int:
+    """``value`` as a Python int >= ``minimum`` (``ValueError`` naming `name` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _targets(targets: ArrayLike, n: int, out_dim: int, name: str = "targets") -> Array:
+    """Real targets ``(n, out_dim)`` as float32; ``ValueError`` naming `name` otherwise."""
+    t = jnp.asarray(targets)
+    if not (
+        jnp.issubdtype(t.dtype, jnp.floating)
+        or jnp.issubdtype(t.dtype, jnp.integer)
+        or t.dtype == jnp.bool_
+    ):
+        raise ValueError(f"`{name}` must be a real array, got dtype {t.dtype}.")
+    if t.shape != (n, out_dim):
+        raise ValueError(
+            f"`{name}` must have shape ({n}, {out_dim}) (one row of {out_dim} outputs per "
+            f"code), got shape {t.shape}."
+        )
+    return t.astype(jnp.float32)
+
+
+def _int_labels(labels: Any, name: str) -> np.ndarray:
+    """Concrete non-negative integer labels (whole-number floats accepted)."""
+    lab = np.asarray(labels)
+    if lab.dtype.kind == "f":
+        if not np.all(np.isfinite(lab) & (lab == np.round(lab))):
+            bad = lab[~(np.isfinite(lab) & (lab == np.round(lab)))].ravel()[0]
+            raise ValueError(f"`{name}` must hold integer labels, got {bad}.")
+    elif lab.dtype.kind not in "iub":
+        raise ValueError(f"`{name}` must hold integer labels, got dtype {lab.dtype}.")
+    if lab.size and (lab < 0).any():
+        raise ValueError(f"`{name}` must hold labels >= 0, got {lab[lab < 0].ravel()[0]}.")
+    return lab.astype(np.int64)
+
+
+def _check_dev(dev_dataset: Any) -> tuple[Any, Any]:
+    try:
+        dx, dy = dev_dataset
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"`dev_dataset` must be a (codes, targets) pair, got {type(dev_dataset).__name__}."
+        ) from None
+    return dx, dy
 
 
 def _score(probe: Any, x: Array, t: Array, classify: bool) -> Array:
@@ -80,7 +133,11 @@ def _fit_epochs(
     ``loss_fn(probe, xb, tb, key)``; the key is ``None`` when none was given."""
     n = x.shape[0]
     if t.shape[0] != n:
-        raise ValueError(f"`targets` must have {n} rows like `codes`, got shape {t.shape}.")
+        raise ValueError(
+            f"`codes` and `targets` must have one row per sample, got shapes {x.shape} and "
+            f"{t.shape}."
+        )
+    n_iter = _int_arg(n_iter, "n_iter", 1)
     if batch_size is not None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
@@ -146,7 +203,11 @@ def _fit_epochs(
 
 
 class LinearProbe(eqx.Module):
-    """Linear probe ``y = LN(x) W + b`` (``use_LN``), trained by :meth:`fit` with Adam."""
+    """Linear probe ``y = LN(x) W + b`` (``use_LN``), trained by :meth:`fit` with Adam.
+
+    `input_dim` and `out_dim` are ints >= 1; codes must be ``(N, input_dim)`` (or
+    ``(N, L, input_dim)``) and targets ``(N, out_dim)`` (``ValueError`` naming the
+    argument otherwise)."""
 
     weights: Array
     biases: Array
@@ -162,13 +223,15 @@ class LinearProbe(eqx.Module):
         use_LN: bool = False,
         use_softmax: bool = False,
     ):
+        input_dim = _int_arg(input_dim, "input_dim", 1)
+        out_dim = _int_arg(out_dim, "out_dim", 1)
         self.weights = jax.random.normal(key, (input_dim, out_dim)) / jnp.sqrt(input_dim)
         self.biases = jnp.zeros((out_dim,))
         self.use_LN = bool(use_LN)
         self.use_softmax = bool(use_softmax)
 
     def _raw(self, codes: ArrayLike) -> Array:
-        x = _pool(codes)
+        x = _pool(codes, width=self.weights.shape[0])
         if self.use_LN:
             mu = jnp.mean(x, axis=-1, keepdims=True)
             x = (x - mu) / jnp.sqrt(jnp.var(x, axis=-1, keepdims=True) + 1e-6)
@@ -180,11 +243,13 @@ class LinearProbe(eqx.Module):
         return jax.nn.softmax(raw, axis=-1) if self.use_softmax else raw
 
     def loss(self, codes: ArrayLike, targets: ArrayLike) -> Array:
-        """Cross-entropy against one-hot `targets` (``use_softmax``) or squared error."""
-        t = jnp.asarray(targets, dtype=jnp.float32)
+        """Cross-entropy against one-hot `targets` (``use_softmax``) or squared error;
+        `targets` is ``(N, out_dim)`` for `codes` ``(N, input_dim)``."""
+        raw = self._raw(codes)
+        t = _targets(targets, raw.shape[0], self.weights.shape[1])
         if self.use_softmax:
-            return jnp.mean(optax.softmax_cross_entropy(self._raw(codes), t))
-        return jnp.mean(jnp.sum(jnp.square(self._raw(codes) - t), axis=-1))
+            return jnp.mean(optax.softmax_cross_entropy(raw, t))
+        return jnp.mean(jnp.sum(jnp.square(raw - t), axis=-1))
 
     def fit(
         self,
@@ -202,9 +267,10 @@ class LinearProbe(eqx.Module):
 
         **Arguments:**
 
-        - `codes`, `targets`: the training set, `(N, D)` (or `(N, L, D)`) and `(N, C)`.
-        - `n_iter`: full-batch steps, or epochs when `batch_size` is given.
-        - `eta`: Adam's learning rate.
+        - `codes`, `targets`: the training set, non-empty `(N, input_dim)` (or
+          `(N, L, input_dim)`) and `(N, out_dim)`.
+        - `n_iter`: full-batch steps, or epochs when `batch_size` is given (an int >= 1).
+        - `eta`: Adam's learning rate, > 0.
         - `batch_size`: mini-batch size; each epoch visits a fresh permutation (drawn
           with `key`) in ``ceil(N / batch_size)`` steps, the last batch filled up with
           the permutation's first samples (ngc-learn appends ``N % batch_size`` samples,
@@ -220,7 +286,10 @@ class LinearProbe(eqx.Module):
         **Returns:** ``(trained_probe, losses)``: the training loss of each step or epoch
         (NaN for epochs skipped after early stopping).
         """
-        x, t = _pool(codes), jnp.asarray(targets, dtype=jnp.float32)
+        x = _pool(codes, width=self.weights.shape[0])
+        t = _targets(targets, x.shape[0], self.weights.shape[1])
+        n_iter = _int_arg(n_iter, "n_iter", 1)
+        check_positive(eta, "eta")
         if batch_size is None and dev_dataset is None:
             opt = optax.adam(eta)
             with jax.numpy_dtype_promotion("standard"):
@@ -243,10 +312,15 @@ class LinearProbe(eqx.Module):
             n_iter,
             batch_size,
             key,
-            None if dev_dataset is None else (_pool(dev_dataset[0]), dev_dataset[1]),
+            None if dev_dataset is None else self._dev(dev_dataset),
             patience,
             self.use_softmax,
         )
+
+    def _dev(self, dev_dataset: Any) -> tuple[Array, Array]:
+        dx, dy = _check_dev(dev_dataset)
+        x = _pool(dx, "dev_dataset[0]", width=self.weights.shape[0])
+        return x, _targets(dy, x.shape[0], self.weights.shape[1], "dev_dataset[1]")
 
     def predict(self, codes: ArrayLike) -> Array:
         """Class indices (argmax of the read-out)."""
@@ -327,14 +401,25 @@ class KNNProbe:
         self.targets: Array | None = None
 
     def fit(self, codes: ArrayLike, labels: ArrayLike) -> KNNProbe:
-        """Store the codes and their labels (or regression targets)."""
-        self.codes = _pool(codes)
+        """Store the codes and their labels (or regression targets).
+
+        `codes`: non-empty `(N, D)` (or `(N, L, D)`) with ``N >= k``; `labels`: for a
+        classifier non-negative integer labels `(N,)` or one-hot rows `(N, C)`, for a
+        regressor real targets `(N,)` or `(N, out_dim)`."""
+        codes_ = _pool(codes)
         lab = jnp.asarray(labels)
-        if lab.shape[:1] != self.codes.shape[:1]:
+        if lab.ndim not in (1, 2) or lab.shape[0] != codes_.shape[0]:
             raise ValueError(
-                f"`labels` must have {self.codes.shape[0]} rows like `codes`, got shape "
-                f"{lab.shape}."
+                f"`codes` and `labels` must have one row per sample, with `labels` (N,) or "
+                f"(N, C), got shapes {codes_.shape} and {lab.shape}."
             )
+        if self.k > codes_.shape[0]:
+            raise ValueError(
+                f"`k`={self.k} (num_neighbors) exceeds the {codes_.shape[0]} samples of `codes`."
+            )
+        if self.predictor_type == "classifier" and lab.ndim == 1:
+            lab = jnp.asarray(_int_labels(lab, "labels"))
+        self.codes = codes_
         if self.predictor_type == "regressor":
             t = lab.astype(self.codes.dtype)
             self.targets = t[:, None] if t.ndim == 1 else t
@@ -348,8 +433,6 @@ class KNNProbe:
                 self.targets = jax.nn.one_hot(
                     self.labels, int(jnp.max(self.labels)) + 1, dtype=self.codes.dtype
                 )
-        if self.k > self.codes.shape[0]:
-            raise ValueError(f"`k`={self.k} exceeds the {self.codes.shape[0]} stored codes.")
         return self
 
     def update(self, embeddings: ArrayLike, labels: ArrayLike, dkey: Any = None) -> None:
@@ -384,7 +467,7 @@ class KNNProbe:
         mode (``vote_style="mode"``) or the neighbour label frequencies (``"mean"``)."""
         if self.codes is None or self.targets is None:
             raise ValueError("call `fit` before `process`/`predict`.")
-        idx = self._neighbours(_pool(codes))
+        idx = self._neighbours(_pool(codes, width=self.codes.shape[1]))
         mean = jnp.mean(self.targets[idx], axis=1)
         if self.predictor_type == "regressor" or self.vote_style == "mean":
             return mean
@@ -404,9 +487,11 @@ class KMeansProbe:
     """k-means on the codes; each cluster predicts the majority label of its members."""
 
     def __init__(self, n_clusters: int, *, key: Key, n_iter: int = 50):
-        self.n_clusters = n_clusters
+        """`n_clusters`: an int >= 1 (at most the number of codes given to :meth:`fit`);
+        `key`: PRNG key of the initial centres; `n_iter`: Lloyd iterations, an int >= 0."""
+        self.n_clusters = _int_arg(n_clusters, "n_clusters", 1)
         self.key = key
-        self.n_iter = n_iter
+        self.n_iter = _int_arg(n_iter, "n_iter", 0)
         self.centres: Array | None = None
         self.cluster_labels: np.ndarray | None = None
 
@@ -416,11 +501,24 @@ class KMeansProbe:
         return jnp.argmin(d, axis=1)
 
     def fit(self, codes: ArrayLike, labels: ArrayLike | None = None) -> KMeansProbe:
+        """Cluster non-empty `codes` `(N, D)` (``N >= n_clusters``); with `labels`
+        (non-negative integers `(N,)`) map each cluster to its majority label."""
         x = _pool(codes)
-        self.centres = kmeans(x, self.n_clusters, self.key, self.n_iter)
+        if self.n_clusters > x.shape[0]:
+            raise ValueError(
+                f"`n_clusters`={self.n_clusters} exceeds the {x.shape[0]} samples of `codes`."
+            )
+        lab = None
         if labels is not None:
+            lab = _int_labels(labels, "labels")
+            if lab.shape != (x.shape[0],):
+                raise ValueError(
+                    f"`codes` and `labels` must have one row per sample, with `labels` (N,), "
+                    f"got shapes {x.shape} and {lab.shape}."
+                )
+        self.centres = kmeans(x, self.n_clusters, self.key, self.n_iter)
+        if lab is not None:
             assign = np.asarray(self._assign(x))
-            lab = np.asarray(labels).astype(int)
             table = np.zeros((self.n_clusters, lab.max() + 1))
             np.add.at(table, (assign, lab), 1)
             self.cluster_labels = table.argmax(axis=1)
@@ -430,7 +528,7 @@ class KMeansProbe:
         """Cluster indices, or the clusters' majority labels when fitted with labels."""
         if self.centres is None:
             raise ValueError("call `fit` before `predict`.")
-        assign = self._assign(_pool(codes))
+        assign = self._assign(_pool(codes, width=self.centres.shape[1]))
         return assign if self.cluster_labels is None else jnp.asarray(self.cluster_labels)[assign]
 
 
@@ -442,7 +540,7 @@ def participation_ratio(latent_codes: ArrayLike, use_NaN_fallback: bool = False)
     `use_NaN_fallback`: when $\mathrm{tr}(C^2) = 0$ (constant codes) return NaN instead
     of the default effective dimension 1.
     """
-    z = _pool(latent_codes)
+    z = _pool(latent_codes, "latent_codes")
     zc = z - jnp.mean(z, axis=0, keepdims=True)
     cov = zc.T @ zc / max(z.shape[0] - 1, 1)
     denom = jnp.sum(jnp.square(cov))
@@ -454,8 +552,9 @@ def participation_ratio(latent_codes: ArrayLike, use_NaN_fallback: bool = False)
 
 def rankme(latent_codes: ArrayLike, eps: float = 1e-7) -> Array:
     r"""RankMe effective rank $\exp(-\sum_i p_i \log p_i)$ with $p_i = s_i / \sum s$ over
-    the singular values $s$ of the codes."""
-    s = jnp.linalg.svd(_pool(latent_codes), compute_uv=False)
+    the singular values $s$ of the codes (non-empty `(N, D)` or `(N, L, D)`); `eps` >= 0."""
+    check_nonnegative(eps, "eps")
+    s = jnp.linalg.svd(_pool(latent_codes, "latent_codes"), compute_uv=False)
     p = s / (jnp.sum(s) + eps)
     return jnp.exp(-jnp.sum(jnp.where(p > 0, p * jnp.log(jnp.where(p > 0, p, 1.0)), 0.0)))
 
@@ -473,7 +572,7 @@ def stable_rank(latent_codes: ArrayLike, num_iters: int | None = None) -> Array:
       default is 10). Power iteration under-estimates $\lVert Z_c\rVert_2$, so it
       over-estimates the stable rank until it has converged.
     """
-    z = _pool(latent_codes)
+    z = _pool(latent_codes, "latent_codes")
     zc = z - jnp.mean(z, axis=0, keepdims=True)
     fro = jnp.sum(jnp.square(zc))
     if num_iters is None:
@@ -694,22 +793,36 @@ class AttentiveProbe(eqx.Module):
         self.Wy, self.by = w((Dq, out_dim)), w((out_dim,))
         self.ln_in_query, self.ln_in_codes = ln(Dq), ln(input_dim)
 
-    def _logits(self, codes: ArrayLike, mask: ArrayLike | None, key: Key | None) -> Array:
-        e = float_array(codes, "codes")
-        if e.ndim == 2:
-            e = e[:, None, :]
-        if e.ndim != 3 or e.shape[-1] != self.Wk.shape[0]:
+    def _codes(self, codes: ArrayLike, name: str) -> Array:
+        e = float_array(codes, name)
+        if e.ndim not in (2, 3) or e.shape[-1] != self.Wk.shape[0]:
             raise ValueError(
-                f"`codes` must be (N, S, {self.Wk.shape[0]}) or (N, {self.Wk.shape[0]}), got "
+                f"`{name}` must be (N, S, {self.Wk.shape[0]}) or (N, {self.Wk.shape[0]}), got "
                 f"shape {e.shape}."
             )
+        if e.size == 0:
+            raise ValueError(f"`{name}` must not be empty, got shape {e.shape}.")
+        return e
+
+    def _logits(self, codes: ArrayLike, mask: ArrayLike | None, key: Key | None) -> Array:
+        e = self._codes(codes, "codes")
+        if e.ndim == 2:
+            e = e[:, None, :]
         B = e.shape[0]
         q = jnp.broadcast_to(self.query, (B,) + self.query.shape)
         if self.use_LN_input:
             q, e = _ln(q, *self.ln_in_query), _ln(e, *self.ln_in_codes)
         m = None
         if mask is not None:
-            m = jnp.broadcast_to(jnp.asarray(mask, bool), (B, q.shape[1], e.shape[1]))
+            target = (B, q.shape[1], e.shape[1])
+            mask_arr = jnp.asarray(mask, bool)
+            try:
+                m = jnp.broadcast_to(mask_arr, target)
+            except ValueError:
+                raise ValueError(
+                    f"`mask` must broadcast to (N, target_seq_length, S) = {target}, got shape "
+                    f"{mask_arr.shape}."
+                ) from None
         k1 = k2 = None
         if key is not None and self.use_dropout:
             k1, k2 = jax.random.split(key)
@@ -746,8 +859,8 @@ class AttentiveProbe(eqx.Module):
     def loss(self, codes: ArrayLike, targets: ArrayLike, *, key: Key | None = None) -> Array:
         """Cross-entropy against one-hot `targets` (``use_softmax``) or the squared error
         summed over outputs, averaged over the batch."""
-        t = jnp.asarray(targets, dtype=jnp.float32)
         raw = self._logits(codes, None, key)
+        t = _targets(targets, raw.shape[0], self.Wy.shape[1])
         if self.use_softmax:
             return jnp.mean(optax.softmax_cross_entropy(raw, t))
         return jnp.mean(jnp.sum(jnp.square(raw - t), axis=-1))
@@ -772,8 +885,8 @@ class AttentiveProbe(eqx.Module):
         `dev_dataset`, `patience` as :meth:`LinearProbe.fit`.
 
         **Returns:** ``(trained_probe, losses)`` (per epoch)."""
-        x = float_array(codes, "codes")
-        t = jnp.asarray(targets, dtype=jnp.float32)
+        x = self._codes(codes, "codes")
+        t = _targets(targets, x.shape[0], self.Wy.shape[1])
         eta, decay, floor = self.eta, self.eta_decay, self.min_eta
 
         def schedule(count):
@@ -781,7 +894,9 @@ class AttentiveProbe(eqx.Module):
 
         dev = None
         if dev_dataset is not None:
-            dev = (float_array(dev_dataset[0], "dev_dataset"), dev_dataset[1])
+            dx, dy = _check_dev(dev_dataset)
+            dxa = self._codes(dx, "dev_dataset[0]")
+            dev = (dxa, _targets(dy, dxa.shape[0], self.Wy.shape[1], "dev_dataset[1]"))
         return _fit_epochs(
             self,
             lambda p, xb, tb, k: p.loss(xb, tb, key=k),

@@ -153,7 +153,31 @@ def _check(x: Array, W: Array) -> None:
         raise ValueError(f"`W` must be (kh, kw, c_in, c_out), got shape {W.shape}.")
     if x.shape[-1] != W.shape[2]:
         raise ValueError(
-            f"channel mismatch: `x` has {x.shape[-1]} channels, `W` expects {W.shape[2]}."
+            f"channel mismatch: `x` of shape {x.shape} has {x.shape[-1]} channels, `W` of "
+            f"shape {W.shape} expects {W.shape[2]}."
+        )
+
+
+def check_output_shape(
+    out_hw: tuple[int, int],
+    in_hw: tuple[int, int],
+    kernel_hw: tuple[int, int],
+    stride: tuple[int, int],
+    padding: Padding,
+    what: str = "convolution",
+    names: tuple[str, str] = ("x", "W"),
+) -> None:
+    """``ValueError`` naming the kernel and input sizes when a (transposed) convolution's
+    output ``out_hw`` would be empty (e.g. a ``"VALID"`` kernel larger than its input):
+    an empty map is never what was meant. Shapes are static: no run-time cost."""
+    if min(out_hw) <= 0:
+        raise ValueError(
+            f"the {what}'s output would be empty ({out_hw[0]} x {out_hw[1]}): the kernel "
+            f"of `{names[1]}` is {tuple(kernel_hw)} and the input `{names[0]}` is "
+            f"{tuple(in_hw)} (height, "
+            f"width), with stride "
+            f"{tuple(stride)} and padding {normalize_padding(padding)!r}; the kernel must fit "
+            "in the padded input."
         )
 
 
@@ -173,14 +197,19 @@ def conv2d(
     padding: Padding = "SAME",
 ) -> Float[Array, "batch oh ow c_out"]:
     """Cross-correlation, equal to ``lax.conv_general_dilated(x, W, stride, padding)``
-    with NHWC/HWIO layouts; strided cases use no dilated convolution (see the module)."""
+    with NHWC/HWIO layouts; strided cases use no dilated convolution (see the module).
+
+    **Raises:** ``ValueError`` naming `x`/`W` for a wrong rank or a channel mismatch, and
+    naming the kernel and input sizes when the output would be empty (a ``"VALID"`` kernel
+    larger than the input), at trace time."""
     _check(x, W)
     s = normalize_stride(stride)
     kh, kw = W.shape[0], W.shape[1]
     pads = conv_padding((x.shape[1], x.shape[2]), (kh, kw), s, padding)
+    oh, ow = conv_output_shape((x.shape[1], x.shape[2]), (kh, kw), s, padding)
+    check_output_shape((oh, ow), (x.shape[1], x.shape[2]), (kh, kw), s, padding)
     if s == (1, 1):
         return _stride1(x, W, pads)
-    oh, ow = conv_output_shape((x.shape[1], x.shape[2]), (kh, kw), s, padding)
     sh, sw = s
     qh, qw = -(-kh // sh), -(-kw // sw)  # sub-kernel sizes
     # pad so that the padded length is (out + q - 1) * s: every polyphase has out + q - 1
@@ -247,16 +276,20 @@ def conv_transpose2d(
 ) -> Float[Array, "batch oh ow c_out"]:
     """Transposed convolution, equal to ``lax.conv_transpose(x, W, stride, padding)``
     (``transpose_kernel=False``, NHWC/HWIO: ngc-learn's ``deconv2d``), computed as one
-    stride-1 convolution and a depth-to-space interleave (see the module docstring)."""
+    stride-1 convolution and a depth-to-space interleave (see the module docstring).
+
+    **Raises:** as :func:`conv2d` (an empty output comes only from negative explicit
+    padding here)."""
     _check(x, W)
     s = normalize_stride(stride)
     kh, kw, c_in, c_out = W.shape
     pads = conv_transpose_padding((kh, kw), s, padding)
+    oh, ow = conv_transpose_output_shape((x.shape[1], x.shape[2]), (kh, kw), s, padding)
+    check_output_shape(
+        (oh, ow), (x.shape[1], x.shape[2]), (kh, kw), s, padding, "transposed convolution"
+    )
     if s == (1, 1):
         return _stride1(x, W, pads)
-    oh, ow = conv_transpose_output_shape((x.shape[1], x.shape[2]), (kh, kw), s, padding)
-    if oh <= 0 or ow <= 0:
-        raise ValueError(f"transposed convolution output would be empty ({oh} x {ow}).")
     sh, sw = s
     ih, mh, umin_h, uh = _phase_index(kh, sh, pads[0][0])
     iw, mw, umin_w, uw = _phase_index(kw, sw, pads[1][0])

@@ -18,11 +18,13 @@ from typing import Any, TypeVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import float_array
+from ._checks import check_nonnegative, float_array
 from ._custom_types import Key
-from ._params import param
+from ._debug import check_traced_domain
+from ._params import is_concrete, param
 
 
 __all__ = ["Mixture", "GaussianMixture", "BernoulliMixture", "ExponentialMixture", "kmeans"]
@@ -30,9 +32,46 @@ __all__ = ["Mixture", "GaussianMixture", "BernoulliMixture", "ExponentialMixture
 M = TypeVar("M", bound="Mixture")
 
 
+def _int_arg(value: Any, name: str, minimum: int) -> int:
+    """``value`` as a Python int >= ``minimum`` (``ValueError`` naming `name` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
+def _data(X: ArrayLike, name: str = "X", *, width: int | None = None) -> Array:
+    """Data ``(N, D)``: floating, rank 2, non-empty, ``D == width`` when given, and finite
+    (checked when concrete; in checked mode when traced)."""
+    x = float_array(X, name)
+    if x.ndim != 2:
+        raise ValueError(f"`{name}` must have shape (N, D), got shape {tuple(x.shape)}.")
+    if x.size == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {tuple(x.shape)}.")
+    if width is not None and x.shape[1] != width:
+        raise ValueError(
+            f"`{name}` must have shape (N, {width}) like the fitted model, got shape "
+            f"{tuple(x.shape)}."
+        )
+    if is_concrete(x):
+        if not bool(jnp.all(jnp.isfinite(x))):
+            raise ValueError(f"`{name}` must be finite, got NaN or Inf values.")
+    else:
+        x = check_traced_domain(x, name, jnp.isfinite(x), "finite")
+    return x
+
+
 def kmeans(X: Float[ArrayLike, "n d"], K: int, key: Key, n_iter: int = 20) -> Array:
-    """Lloyd's k-means from ``K`` random data points; returns the ``(K, D)`` centres."""
-    x = float_array(X, "X")
+    """Lloyd's k-means from ``K`` random data points; returns the ``(K, D)`` centres.
+
+    `X`: finite, non-empty ``(N, D)`` data; `K`: an int in ``[1, N]``; `n_iter`: an
+    int >= 0 (Lloyd iterations)."""
+    x = _data(X)
+    K = _int_arg(K, "K", 1)
+    n_iter = _int_arg(n_iter, "n_iter", 0)
+    if K > x.shape[0]:
+        raise ValueError(f"`K`={K} must not exceed the {x.shape[0]} samples (rows) of `X`.")
     centres = x[jax.random.choice(key, x.shape[0], (K,), replace=False)]
 
     def step(c, _):
@@ -74,12 +113,28 @@ class Mixture(eqx.Module):
         if self.pi is None:
             raise ValueError("the mixture has no parameters yet: call `init(X)` or `fit(X)`.")
 
+    def _width(self) -> int | None:
+        """The fitted data dimension ``D`` (``None`` before :meth:`init`)."""
+        return None
+
+    def _check_values(self, x: Array) -> None:
+        """Domain of the data values (concrete data only); none by default."""
+
+    def _checked(self, X: ArrayLike, fitted: bool = True) -> Array:
+        x = _data(X, width=self._width() if fitted else None)
+        if is_concrete(x):
+            self._check_values(x)
+        return x
+
     def init(self: M, X: Float[ArrayLike, "n d"]) -> M:
         """Initial parameters: uniform weights, centres from random data points (or
         k-means with ``init_kmeans``)."""
-        x = float_array(X, "X")
-        if x.ndim != 2 or x.shape[0] < self.K:
-            raise ValueError(f"`X` must be (N, D) with N >= K={self.K}, got shape {x.shape}.")
+        x = self._checked(X, fitted=False)
+        if x.shape[0] < self.K:
+            raise ValueError(
+                f"`X` must be (N, D) with N >= K={self.K} (at least one sample per component), "
+                f"got shape {x.shape}."
+            )
         key, sub = jax.random.split(self.key)
         if self.init_kmeans:
             centres = kmeans(x, self.K, sub)
@@ -100,29 +155,38 @@ class Mixture(eqx.Module):
 
     def calc_log_likelihood(self, X: Float[ArrayLike, "n d"]) -> Float[Array, "n 1"]:
         """Per-sample log-likelihood $\\log \\sum_k \\pi_k p(x_n \\mid k)$, ``(N, 1)``."""
-        return jax.scipy.special.logsumexp(self._joint(float_array(X, "X")), axis=1, keepdims=True)
+        return self._log_likelihood(self._checked(X))
+
+    def _log_likelihood(self, x: Array) -> Array:
+        return jax.scipy.special.logsumexp(self._joint(x), axis=1, keepdims=True)
 
     def responsibilities(self, X: Float[ArrayLike, "n d"]) -> Float[Array, "n K"]:
         """E-step: posterior $p(k \\mid x_n)$."""
-        return jax.nn.softmax(self._joint(float_array(X, "X")), axis=1)
+        return jax.nn.softmax(self._joint(self._checked(X)), axis=1)
 
     def update(self: M, X: Float[ArrayLike, "n d"]) -> M:
         """One EM step."""
-        x = float_array(X, "X")
-        R = self.responsibilities(x)
+        return self._update(self._checked(X))
+
+    def _update(self: M, x: Array) -> M:
+        R = jax.nn.softmax(self._joint(x), axis=1)
         Nk = jnp.sum(R, axis=0)
         model = eqx.tree_at(lambda m: m.pi, self, Nk / x.shape[0])
         return model._m_step(x, R)
 
     def fit(self: M, X: Float[ArrayLike, "n d"], tol: float = 1e-3, verbose: bool = False) -> M:
         """EM from :meth:`init` until the mean log-likelihood improves by less than `tol`
-        or ``max_iter`` steps, as one ``lax.while_loop``."""
-        x = float_array(X, "X")
+        or ``max_iter`` steps, as one ``lax.while_loop``.
+
+        `X`: finite ``(N, D)`` data with ``N >= K`` (and the fitted ``D`` once fitted);
+        `tol` >= 0."""
+        check_nonnegative(tol, "tol")
+        x = self._checked(X, fitted=self.pi is not None)
         model = self.init(x) if self.pi is None else self
         params, static = eqx.partition(model, eqx.is_array)
 
         def mean_ll(p):
-            return jnp.mean(eqx.combine(p, static).calc_log_likelihood(x))
+            return jnp.mean(eqx.combine(p, static)._log_likelihood(x))
 
         def cond(carry):
             _, i, ll, prev = carry
@@ -130,7 +194,7 @@ class Mixture(eqx.Module):
 
         def body(carry):
             p, i, ll, _ = carry
-            new = eqx.partition(eqx.combine(p, static).update(x), eqx.is_array)[0]
+            new = eqx.partition(eqx.combine(p, static)._update(x), eqx.is_array)[0]
             return new, i + 1, mean_ll(new), ll
 
         start = mean_ll(params)
@@ -140,8 +204,12 @@ class Mixture(eqx.Module):
         return eqx.combine(params, static)
 
     def sample(self, n_samples: int, mode_j: int = -1, *, key: Key | None = None) -> Array:
-        """Draw ``n_samples`` (from component ``mode_j`` when ``mode_j >= 0``)."""
+        """Draw ``n_samples`` (an int >= 0; from component ``mode_j`` when
+        ``0 <= mode_j < K``, from the mixture when ``mode_j < 0``)."""
         self._check_fitted()
+        n_samples = _int_arg(n_samples, "n_samples", 0)
+        if isinstance(mode_j, bool) or not isinstance(mode_j, int | np.integer):
+            raise ValueError(f"`mode_j` must be an int, got {mode_j!r}.")
         assert self.pi is not None
         k = self.key if key is None else key
         kc, ks = jax.random.split(k)
@@ -155,12 +223,12 @@ class Mixture(eqx.Module):
 
 
 def _base_init(self, K, max_iter, init_kmeans, key):
-    if not isinstance(K, int) or K < 1:
-        raise ValueError(f"`K` must be a positive int, got {K!r}.")
-    if not isinstance(max_iter, int) or max_iter < 1:
+    if isinstance(K, bool) or not isinstance(K, int | np.integer) or K < 1:
+        raise ValueError(f"`K` (number of components) must be a positive int, got {K!r}.")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
         raise ValueError(f"`max_iter` must be a positive int, got {max_iter!r}.")
-    self.K = K
-    self.max_iter = max_iter
+    self.K = int(K)
+    self.max_iter = int(max_iter)
     self.init_kmeans = bool(init_kmeans)
     self.key = jax.random.key(0) if key is None else key
     self.pi = None
@@ -169,7 +237,12 @@ def _base_init(self, K, max_iter, init_kmeans, key):
 class GaussianMixture(Mixture):
     r"""Gaussian mixture $\sum_k \pi_k\mathcal N(x; \mu_k, \Sigma_k)$ with full covariances
     (or diagonal ones with ``assume_diag_cov``); ``reg`` is added to every covariance's
-    diagonal in the M-step."""
+    diagonal in the M-step.
+
+    `K`: number of components, an int >= 1 (at most the number of samples given to
+    :meth:`init`/:meth:`fit`); `max_iter`: an int >= 1; `reg` >= 0. Data must be finite
+    and ``(N, D)``; other shapes, empty or non-finite data raise a ``ValueError`` naming
+    `X`."""
 
     mu: Float[Array, "K d"] | None
     Sigma: Float[Array, "K d d"] | None
@@ -190,6 +263,9 @@ class GaussianMixture(Mixture):
         self.reg = param(reg, "reg", "nonnegative")
         self.mu = None
         self.Sigma = None
+
+    def _width(self):
+        return None if self.mu is None else self.mu.shape[1]
 
     def _init_components(self, X, centres):
         cov = jnp.cov(X, rowvar=False).reshape(X.shape[1], X.shape[1]) + self.reg * jnp.eye(
@@ -234,7 +310,8 @@ class GaussianMixture(Mixture):
 class BernoulliMixture(Mixture):
     r"""Mixture of independent Bernoullis $\sum_k \pi_k \prod_d p_{kd}^{x_d}
     (1 - p_{kd})^{1 - x_d}$ for binary (or fractional) data; ``p`` is kept in
-    ``[eps, 1 - eps]``."""
+    ``[eps, 1 - eps]``. `K` and `max_iter` as :class:`GaussianMixture`; `eps` in
+    ``(0, 1]``; data values in ``[0, 1]``."""
 
     p: Float[Array, "K d"] | None
     eps: Float[Array, ""]
@@ -250,6 +327,13 @@ class BernoulliMixture(Mixture):
         _base_init(self, K, max_iter, init_kmeans, key)
         self.eps = param(eps, "eps", "unit_open")
         self.p = None
+
+    def _width(self):
+        return None if self.p is None else self.p.shape[1]
+
+    def _check_values(self, x):
+        if not bool(jnp.all((x >= 0) & (x <= 1))):
+            raise ValueError("`X` must hold values in [0, 1] for a BernoulliMixture.")
 
     def _init_components(self, X, centres):
         p = jnp.clip(0.5 * (centres + jnp.mean(X, axis=0, keepdims=True)), self.eps, 1 - self.eps)
@@ -271,7 +355,8 @@ class BernoulliMixture(Mixture):
 
 class ExponentialMixture(Mixture):
     r"""Mixture of independent exponentials $\sum_k \pi_k \prod_d \lambda_{kd}
-    e^{-\lambda_{kd} x_d}$ for non-negative data (rates ``lam``)."""
+    e^{-\lambda_{kd} x_d}$ for non-negative data (rates ``lam``). `K` and `max_iter` as
+    :class:`GaussianMixture`; data values >= 0."""
 
     lam: Float[Array, "K d"] | None
 
@@ -280,6 +365,13 @@ class ExponentialMixture(Mixture):
     ):
         _base_init(self, K, max_iter, init_kmeans, key)
         self.lam = None
+
+    def _width(self):
+        return None if self.lam is None else self.lam.shape[1]
+
+    def _check_values(self, x):
+        if not bool(jnp.all(x >= 0)):
+            raise ValueError("`X` must be >= 0 for an ExponentialMixture.")
 
     def _init_components(self, X, centres):
         lam = 1.0 / jnp.maximum(0.5 * (centres + jnp.mean(X, axis=0, keepdims=True)), 1e-6)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 from typing import Any, Literal, TypedDict
 
 import jax
@@ -81,7 +82,14 @@ class Initializer:
 
     def __post_init__(self):
         if self.dist not in _SAMPLERS:
-            raise ValueError(f"`dist`: unknown distribution {self.dist!r}.")
+            raise ValueError(
+                f"`dist`: unknown distribution {self.dist!r}; known: {', '.join(_SAMPLERS)}."
+            )
+        for name, value in self.params:
+            _finite(value, name)
+        for name in ("amin", "amax"):
+            if getattr(self, name) is not None:
+                _finite(getattr(self, name), name)
         if self.amin is not None and self.amax is not None and self.amin > self.amax:
             raise ValueError(f"`amin` ({self.amin}) must not exceed `amax` ({self.amax}).")
         if self.lower_triangle and self.upper_triangle:
@@ -90,9 +98,7 @@ class Initializer:
     def __call__(self, key: Any, shape: Any, dtype: Any = None) -> Any:
         if isinstance(key, tuple | list):  # ngc-learn's order: init(shape, key)
             key, shape = shape, key
-        shape = tuple(int(s) for s in shape)
-        if any(s <= 0 for s in shape):
-            raise ValueError(f"`shape` must be positive, got {shape}.")
+        shape = _check_shape(shape)
         dtype = (self.dtype or jnp.float32) if dtype is None else dtype
         key, mask_key = jax.random.split(key)
         values = _SAMPLERS[self.dist](key, shape, dtype, dict(self.params))
@@ -118,15 +124,61 @@ class Initializer:
             size = shape[axis]
             if isinstance(spec, int):
                 if not 0 <= spec <= size:
-                    raise ValueError(f"cannot keep {spec} of {size} rows/columns.")
+                    name = "col_mask" if axis == 1 else "row_mask"
+                    raise ValueError(
+                        f"`{name}` must be in [0, {size}] (rows/columns kept of shape {shape}), "
+                        f"got {spec}."
+                    )
                 mask_key, sub = jax.random.split(mask_key)
                 keep = jax.random.choice(sub, size, (spec,), replace=False)
             else:
+                if any(not -size <= i < size for i in spec):
+                    name = "col_mask" if axis == 1 else "row_mask"
+                    raise ValueError(
+                        f"`{name}` indices must be in [-{size}, {size}) for a shape of {shape}, "
+                        f"got {list(spec)}."
+                    )
                 keep = jnp.asarray(spec, dtype=jnp.int32)
             kept = jnp.zeros((size,), bool).at[keep].set(True)
             kept = kept[None, :] if axis == 1 else kept[:, None]
             values = jnp.where(kept, values, jnp.zeros((), dtype))
         return np.asarray(values) if self.use_numpy else values
+
+
+def _finite(value: Any, name: str) -> float | None:
+    """``value`` as a float; ``ValueError`` naming `name` unless it is a finite real number
+    (``None``, unchecked, for a traced value)."""
+    if isinstance(value, jax.core.Tracer):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        try:
+            value = float(np.asarray(value).item())  # a 0-d array
+        except (TypeError, ValueError):
+            raise ValueError(f"`{name}` must be a finite real number, got {value!r}.") from None
+    if not math.isfinite(float(value)):
+        raise ValueError(f"`{name}` must be finite, got {value!r}.")
+    return float(value)
+
+
+def _check_shape(shape: Any) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints; ``ValueError`` naming `shape` unless every entry is a
+    positive int (a float such as 2.5 is refused, not truncated)."""
+    text = f"`shape` must be a tuple of positive ints, got {shape!r}."
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(text) from None
+    out = []
+    for d in dims:
+        if isinstance(d, bool | np.bool_):
+            raise ValueError(text)
+        try:
+            out.append(operator.index(d))
+        except TypeError:
+            raise ValueError(text) from None
+    if not out or any(d <= 0 for d in out):
+        raise ValueError(text)
+    return tuple(out)
 
 
 def _fan_in(shape: tuple[int, ...]) -> int:
@@ -205,7 +257,7 @@ class DistributionGenerator:
 
     @staticmethod
     def constant(value: float = 1.0, **options: Any) -> Initializer:
-        """Every entry equal to ``value``."""
+        """Every entry equal to ``value`` (finite)."""
         return _make("constant", {"value": value}, options)
 
     @staticmethod
@@ -216,28 +268,34 @@ class DistributionGenerator:
         matrix), e.g. self-excitation with uniform lateral inhibition. Deterministic: the
         key is used only by the ``col_mask``/``row_mask`` options.
 
-        **Arguments:** `on_diag`, `off_diag` (floats); the common options."""
+        **Arguments:** `on_diag`, `off_diag` (finite floats); the common options."""
         return _make("diag_offdiag", {"on_diag": on_diag, "off_diag": off_diag}, options)
 
     @staticmethod
     def uniform(low: float = 0.0, high: float = 1.0, **options: Any) -> Initializer:
-        """Uniform on ``[low, high)``."""
-        if not low < high:
+        """Uniform on ``[low, high)``: finite ``low < high`` (``ValueError`` otherwise)."""
+        lo, hi = _finite(low, "low"), _finite(high, "high")
+        if lo is not None and hi is not None and not lo < hi:
             raise ValueError(f"`low` ({low}) must be below `high` ({high}).")
         return _make("uniform", {"low": low, "high": high}, options)
 
     @staticmethod
     def gaussian(mean: float = 0.0, std: float = 1.0, **options: Any) -> Initializer:
-        """Normal with ``mean`` and standard deviation ``std``."""
-        if not std > 0:
+        """Normal with finite ``mean`` and standard deviation ``std > 0``, finite."""
+        _finite(mean, "mean")
+        std_f = _finite(std, "std")
+        if std_f is not None and not std_f > 0:
             raise ValueError(f"`std` must be > 0, got {std}.")
         return _make("gaussian", {"mean": mean, "std": std}, options)
 
     @staticmethod
     def log_gaussian(sigma: float = 1.0, mean: float = 0.0, **options: Any) -> Initializer:
         """Log-normal: ``exp`` of a normal with standard deviation ``sigma`` (ngc-learn's
-        zero-mean form; ``mean`` shifts the underlying normal)."""
-        if not sigma > 0:
+        zero-mean form; ``mean`` shifts the underlying normal). Finite ``mean`` and
+        ``sigma > 0``."""
+        _finite(mean, "mean")
+        sigma_f = _finite(sigma, "sigma")
+        if sigma_f is not None and not sigma_f > 0:
             raise ValueError(f"`sigma` must be > 0, got {sigma}.")
         return _make("log_gaussian", {"mean": mean, "sigma": sigma}, options)
 

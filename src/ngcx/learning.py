@@ -24,6 +24,7 @@ import jax
 import numpy as np
 import optax
 
+from ._params import is_static_zero
 from .plasticity import (
     PlasticSynapse,
     add_prior,
@@ -70,7 +71,11 @@ def hebbian_optimizer(
     tau_w: Any = 0.0,
 ) -> optax.GradientTransformation:
     """:func:`ngcx.plasticity.hebbian` in ngc-learn's sign convention (``sign_value`` 1
-    descends along the update, -1 ascends it)."""
+    descends along the update, -1 ascends it; it must be non-zero). The other arguments
+    have :func:`ngcx.plasticity.hebbian`'s domains (``eta >= 0``, ``momentum``, ``b1``,
+    ``b2`` in [0, 1), ``eps > 0``, ...), checked with a ``ValueError`` naming them."""
+    if is_static_zero(sign_value):
+        raise ValueError("`sign_value` must be non-zero (it sets the direction), got 0.0.")
     return hebbian(
         eta,
         optim_type,

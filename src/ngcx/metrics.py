@@ -29,7 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import float_array
+from ._checks import check_nonnegative, check_positive, concrete_float, float_array
+from ._debug import check_traced_domain
+from ._params import is_concrete
 
 
 __all__ = [
@@ -59,14 +61,95 @@ __all__ = [
 ]
 
 
+def _shape(x: Any) -> tuple[int, ...]:
+    return tuple(int(d) for d in x.shape)
+
+
+def _real(a: ArrayLike, name: str) -> Array:
+    """``a`` as a real (integer, boolean or floating) JAX array, naming ``name`` otherwise."""
+    try:
+        arr = jnp.asarray(a)
+    except TypeError:
+        raise ValueError(f"`{name}` must be an array of numbers, got {a!r}.") from None
+    if not (
+        jnp.issubdtype(arr.dtype, jnp.floating)
+        or jnp.issubdtype(arr.dtype, jnp.integer)
+        or arr.dtype == jnp.bool_
+    ):
+        raise ValueError(f"`{name}` must be a real array, got dtype {arr.dtype}.")
+    return arr
+
+
+def _check_rank(x: Array, name: str, ranks: tuple[int, ...], expected: str) -> None:
+    if x.ndim not in ranks:
+        raise ValueError(f"`{name}` must have shape {expected}, got shape {_shape(x)}.")
+
+
+def _check_nonempty(x: Array, name: str) -> None:
+    if x.size == 0:
+        raise ValueError(f"`{name}` must not be empty, got shape {_shape(x)}.")
+
+
+def _first_bad(x: Array, ok: Array) -> float:
+    arr, good = np.asarray(x), np.asarray(ok)
+    return float(arr[~good].ravel()[0])
+
+
+def _check_unit(x: Array, name: str) -> None:
+    """Probabilities: every value in [0, 1] (checked only when ``x`` is concrete; one
+    scalar read-back, skipped under ``jit``)."""
+    if is_concrete(x):
+        ok = (x >= 0) & (x <= 1)
+        if not bool(jnp.all(ok)):
+            raise ValueError(
+                f"`{name}` must hold probabilities in [0, 1], got {_first_bad(x, ok)}."
+            )
+
+
+def _check_nonneg_values(x: Array, name: str) -> None:
+    if is_concrete(x):
+        ok = x >= 0
+        if not bool(jnp.all(ok)):
+            raise ValueError(f"`{name}` must be >= 0 everywhere, got {_first_bad(x, ok)}.")
+
+
+def _check_integral(x: Array, name: str) -> Array:
+    """Integer labels: an integer/boolean array, or a floating one holding whole numbers
+    (checked when concrete); returned as ``int32``."""
+    if jnp.issubdtype(x.dtype, jnp.floating):
+        if is_concrete(x):
+            ok = jnp.isfinite(x) & (x == jnp.round(x))
+            if not bool(jnp.all(ok)):
+                raise ValueError(f"`{name}` must hold integer labels, got {_first_bad(x, ok)}.")
+    return x.astype(jnp.int32)
+
+
+def _check_count(value: Any, name: str, *, minimum: int = 1) -> int:
+    """A Python (or NumPy) integer >= ``minimum``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
 def _pair(a: ArrayLike, b: ArrayLike, names: tuple[str, str]) -> tuple[Array, Array]:
     x, y = float_array(a, names[0]), float_array(b, names[1])
-    if x.shape != y.shape or x.ndim != 2:
+    for arr, name in ((x, names[0]), (y, names[1])):
+        _check_rank(arr, name, (2,), "(N, D)")
+        _check_nonempty(arr, name)
+    if x.shape != y.shape:
         raise ValueError(
             f"`{names[0]}` and `{names[1]}` must be (N, D) matrices of one shape, got "
-            f"{x.shape} and {y.shape}."
+            f"shapes {_shape(x)} and {_shape(y)}."
         )
     return x, y
+
+
+def _check_offset(offset: Any) -> None:
+    value = concrete_float(offset)
+    if value is not None and not 0.0 <= value < 0.5:
+        raise ValueError(f"`offset` must be in [0, 0.5), got {value}.")
 
 
 def _reduce(per_row: Array, preserve_batch: bool) -> Array:
@@ -74,7 +157,10 @@ def _reduce(per_row: Array, preserve_batch: bool) -> Array:
 
 
 def measure_MSE(mu: ArrayLike, x: ArrayLike, preserve_batch: bool = False) -> Array:
-    """Squared error summed over features: per row ``(N, 1)`` or its mean."""
+    """Squared error summed over features: per row ``(N, 1)`` or its mean.
+
+    `mu` and `x` are non-empty ``(N, D)`` matrices of one shape (``ValueError`` naming
+    them otherwise); the same holds for every loss below."""
     m, t = _pair(mu, x, ("mu", "x"))
     return _reduce(jnp.sum(jnp.square(m - t), axis=1, keepdims=True), preserve_batch)
 
@@ -94,8 +180,14 @@ def measure_BCE(
     p: ArrayLike, x: ArrayLike, offset: float = 1e-7, preserve_batch: bool = False
 ) -> Array:
     r"""Binary cross-entropy $-\sum_d x\log p + (1 - x)\log(1 - p)$ with ``p`` clipped to
-    ``[offset, 1 - offset]``."""
+    ``[offset, 1 - offset]``.
+
+    `p` (predicted probabilities) and `x` (targets) are ``(N, D)`` with values in
+    ``[0, 1]`` (checked when concrete); `offset` is in ``[0, 0.5)``."""
     pr, t = _pair(p, x, ("p", "x"))
+    _check_offset(offset)
+    _check_unit(pr, "p")
+    _check_unit(t, "x")
     pc = jnp.clip(pr, offset, 1.0 - offset)
     bce = -jnp.sum(t * jnp.log(pc) + (1.0 - t) * jnp.log(1.0 - pc), axis=1, keepdims=True)
     return _reduce(bce, preserve_batch)
@@ -104,16 +196,26 @@ def measure_BCE(
 def measure_CatNLL(
     p: ArrayLike, x: ArrayLike, offset: float = 1e-7, preserve_batch: bool = False
 ) -> Array:
-    r"""Categorical negative log-likelihood $-\sum_c x_c \log p_c$ (``p`` clipped)."""
+    r"""Categorical negative log-likelihood $-\sum_c x_c \log p_c$ (``p`` clipped).
+
+    `p` (class probabilities) and `x` (one-hot or soft targets) are ``(N, C)`` with
+    values in ``[0, 1]`` (checked when concrete); `offset` is in ``[0, 0.5)``."""
     pr, t = _pair(p, x, ("p", "x"))
+    _check_offset(offset)
+    _check_unit(pr, "p")
+    _check_unit(t, "x")
     nll = -jnp.sum(t * jnp.log(jnp.clip(pr, offset, 1.0 - offset)), axis=1, keepdims=True)
     return _reduce(nll, preserve_batch)
 
 
 def measure_KLD(p_xHat: ArrayLike, p_x: ArrayLike, preserve_batch: bool = False) -> Array:
     r"""$\mathrm{KL}(p_x \Vert \hat p_x) = \sum_d p_x \log(p_x / \hat p_x)$ per row, with both
-    distributions clipped to ``[1e-6, 1 - 1e-6]`` (ngc-learn divides by the dimension)."""
+    distributions clipped to ``[1e-6, 1 - 1e-6]`` (ngc-learn divides by the dimension).
+
+    `p_xHat` and `p_x` are ``(N, D)`` with values in ``[0, 1]`` (checked when concrete)."""
     q, p = _pair(p_xHat, p_x, ("p_xHat", "p_x"))
+    _check_unit(q, "p_xHat")
+    _check_unit(p, "p_x")
     pc, qc = jnp.clip(p, 1e-6, 1.0 - 1e-6), jnp.clip(q, 1e-6, 1.0 - 1e-6)
     kld = jnp.sum(pc * (jnp.log(pc) - jnp.log(qc)), axis=1, keepdims=True)
     return _reduce(kld, preserve_batch)
@@ -129,13 +231,35 @@ def measure_gaussian_KLD(
     ``mu1``/``mu2`` are ``(1, D)`` (or ``(N, D)``: one divergence per row, ``(N, 1)``).
     ``use_chol_prec`` solves with the Cholesky factor of $\Sigma_2$; otherwise a
     pseudo-inverse is used.
+
+    `mu1` and `mu2` are ``(D,)``, ``(1, D)`` or ``(N, D)`` with one ``D >= 1`` (and, when
+    both have several rows, the same number of rows); `Sigma1` and `Sigma2` are
+    ``(D, D)`` symmetric positive definite (checked when concrete).
     """
     m1, m2 = float_array(mu1, "mu1"), float_array(mu2, "mu2")
     S1, S2 = float_array(Sigma1, "Sigma1"), float_array(Sigma2, "Sigma2")
+    for arr, name in ((m1, "mu1"), (m2, "mu2")):
+        _check_rank(arr, name, (1, 2), "(D,) or (N, D)")
+        _check_nonempty(arr, name)
     D = m1.shape[-1]
-    if S1.shape != (D, D) or S2.shape != (D, D):
-        raise ValueError(f"`Sigma1` and `Sigma2` must be ({D}, {D}), got {S1.shape}, {S2.shape}.")
+    if m2.shape[-1] != D:
+        raise ValueError(
+            f"`mu1` and `mu2` must have one dimension D, got shapes {_shape(m1)} and {_shape(m2)}."
+        )
     m1, m2 = jnp.atleast_2d(m1), jnp.atleast_2d(m2)
+    if m1.shape[0] != m2.shape[0] and 1 not in (m1.shape[0], m2.shape[0]):
+        raise ValueError(
+            f"`mu1` and `mu2` must have one row or the same number of rows, got shapes "
+            f"{_shape(m1)} and {_shape(m2)}."
+        )
+    for arr, name in ((S1, "Sigma1"), (S2, "Sigma2")):
+        if arr.shape != (D, D):
+            raise ValueError(f"`{name}` must have shape ({D}, {D}), got shape {_shape(arr)}.")
+        if is_concrete(arr) and not bool(
+            jnp.allclose(arr, arr.T, rtol=1e-5, atol=1e-6)
+            & jnp.all(jnp.isfinite(jnp.linalg.cholesky(arr)))
+        ):
+            raise ValueError(f"`{name}` must be symmetric positive definite, got {arr.tolist()}.")
     if use_chol_prec:
         C = jnp.linalg.cholesky(S2)
         Cinv = jax.scipy.linalg.solve_triangular(C, jnp.eye(D, dtype=C.dtype), lower=True)
@@ -153,24 +277,116 @@ def measure_BIC(
     X: ArrayLike, n_model_params: int, max_model_score: Any, is_log: bool = True
 ) -> Array:
     r"""Bayesian information criterion $-2\ln\hat L + K\ln N$ (``N`` rows of ``X``, ``K``
-    parameters); ``is_log=False`` takes the log of ``max_model_score`` first."""
-    n = jnp.shape(X)[0]
+    parameters); ``is_log=False`` takes the log of ``max_model_score`` first.
+
+    `X` has at least one row; `n_model_params` is an int >= 0; `max_model_score` is a
+    log-likelihood, or with ``is_log=False`` a likelihood > 0 (checked when concrete)."""
+    shape = jnp.shape(X)
+    if len(shape) == 0 or shape[0] == 0:
+        raise ValueError(f"`X` must have at least one row (sample), got shape {tuple(shape)}.")
+    n = shape[0]
+    _check_count(n_model_params, "n_model_params", minimum=0)
     score = jnp.asarray(max_model_score, dtype=jnp.float32)
+    if not is_log:
+        check_positive(max_model_score, "max_model_score")
     log_l = score if is_log else jnp.log(score)
     return -2.0 * log_l + n_model_params * jnp.log(jnp.float32(n))
 
 
-def _labels(y: ArrayLike, extract_label_indx: bool) -> Array:
-    arr = jnp.asarray(y)
-    return jnp.argmax(arr, axis=1) if extract_label_indx else arr.astype(jnp.int32)
+def _scores(mu: ArrayLike) -> Array:
+    m = _real(mu, "mu")
+    _check_rank(m, "mu", (2,), "(N, C)")
+    _check_nonempty(m, "mu")
+    return m
+
+
+def _labels(y: ArrayLike, extract_label_indx: bool, m: Array) -> Array:
+    """Integer labels from one-hot ``(N, C)`` or integer ``(N,)`` `y`, with `y` checked
+    against the scores `m` (``(N, C)``)."""
+    arr = _real(y, "y")
+    if extract_label_indx:
+        _check_rank(
+            arr, "y", (2,), "(N, C) (one-hot rows; integer labels need extract_label_indx=False)"
+        )
+    else:
+        _check_rank(
+            arr, "y", (1,), "(N,) (integer labels; one-hot rows need extract_label_indx=True)"
+        )
+    _check_nonempty(arr, "y")
+    if arr.shape[0] != m.shape[0]:
+        raise ValueError(
+            f"`mu` and `y` must have one row per sample, got shapes {_shape(m)} and {_shape(arr)}."
+        )
+    if extract_label_indx:
+        return jnp.argmax(arr, axis=1)
+    return _check_integral(arr, "y")
 
 
 def measure_ACC(mu: ArrayLike, y: ArrayLike, extract_label_indx: bool = True) -> Array:
     """Accuracy of ``argmax(mu)`` against one-hot ``y`` (or integer labels when
-    ``extract_label_indx=False``)."""
-    guess = jnp.argmax(jnp.asarray(mu), axis=1)
-    labels = _labels(y, extract_label_indx)
+    ``extract_label_indx=False``).
+
+    `mu` is a non-empty ``(N, C)`` score matrix; `y` is ``(N, C)`` one-hot, or with
+    ``extract_label_indx=False`` ``(N,)`` integer labels in ``[0, C)`` (checked when
+    concrete). ``ValueError`` naming the argument otherwise (no broadcasting)."""
+    m = _scores(mu)
+    labels = _labels(y, extract_label_indx, m)
+    if not extract_label_indx and is_concrete(labels):
+        ok = (labels >= 0) & (labels < m.shape[1])
+        if not bool(jnp.all(ok)):
+            raise ValueError(
+                f"`y` labels must be in [0, {m.shape[1]}) (one class per column of `mu`), "
+                f"got {int(_first_bad(labels, ok))}."
+            )
+    guess = jnp.argmax(m, axis=1)
     return jnp.mean((guess == labels).astype(jnp.float32))
+
+
+def _label_vector(labels: ArrayLike, name: str) -> Array:
+    """Labels as a non-empty ``int32`` vector (from ``(N,)`` or ``(N, 1)``)."""
+    arr = _real(labels, name)
+    if not (arr.ndim == 1 or (arr.ndim == 2 and arr.shape[1] == 1)):
+        raise ValueError(
+            f"`{name}` must have shape (N,) (one label each), got shape {_shape(arr)}."
+        )
+    _check_nonempty(arr, name)
+    return _check_integral(arr, name).ravel()
+
+
+def _label_pair(labels_true: ArrayLike, labels_pred: ArrayLike) -> tuple[Array, Array]:
+    t = _label_vector(labels_true, "labels_true")
+    p = _label_vector(labels_pred, "labels_pred")
+    if t.shape != p.shape:
+        raise ValueError(
+            f"`labels_true` and `labels_pred` must have one label per sample, got shapes "
+            f"{_shape(jnp.asarray(labels_true))} and {_shape(jnp.asarray(labels_pred))}."
+        )
+    return t, p
+
+
+def _n_labels(labels: Array, given: Any, name: str, count_name: str) -> int:
+    """The number of rows/columns: `given` (checked against concrete labels; in checked
+    mode against traced ones), else ``max + 1`` of concrete non-negative labels."""
+    if given is not None:
+        n = _check_count(given, count_name)
+        if is_concrete(labels):
+            ok = (labels >= 0) & (labels < n)
+            if not bool(jnp.all(ok)):
+                raise ValueError(
+                    f"`{name}` must be in [0, {count_name}={n}), got {int(_first_bad(labels, ok))}."
+                )
+        return n
+    if not is_concrete(labels):
+        raise ValueError(f"`{count_name}` is required when `{name}` is traced (under jax.jit).")
+    _check_nonneg_values(labels, name)
+    return int(jnp.max(labels)) + 1
+
+
+def _guard(labels: Array, n: int, name: str) -> Array:
+    """In checked mode (``ngcx.debug_nans``) traced labels outside ``[0, n)`` raise."""
+    if is_concrete(labels):
+        return labels
+    return check_traced_domain(labels, name, (labels >= 0) & (labels < n), f"in [0, {n})")
 
 
 def contingency_matrix(
@@ -179,14 +395,32 @@ def contingency_matrix(
     n_classes: int | None = None,
     n_clusters: int | None = None,
 ) -> Array:
-    """Counts ``C[i, j]`` of samples with true class ``i`` and predicted cluster ``j``."""
-    t = jnp.asarray(labels_true).astype(jnp.int32).ravel()
-    p = jnp.asarray(labels_pred).astype(jnp.int32).ravel()
-    if t.shape != p.shape:
-        raise ValueError(f"`labels_true` and `labels_pred` differ in length: {t.shape}, {p.shape}.")
-    nc = int(jnp.max(t)) + 1 if n_classes is None else n_classes
-    nk = int(jnp.max(p)) + 1 if n_clusters is None else n_clusters
+    """Counts ``C[i, j]`` of samples with true class ``i`` and predicted cluster ``j``.
+
+    `labels_true` and `labels_pred` are non-empty integer vectors ``(N,)`` of one length
+    whose values index the rows/columns: in ``[0, n_classes)`` / ``[0, n_clusters)``
+    when given (ints >= 1, required under ``jit``), otherwise >= 0 (the matrix has
+    ``max + 1`` rows/columns). The clustering scores accept any integer labels."""
+    t, p = _label_pair(labels_true, labels_pred)
+    nc = _n_labels(t, n_classes, "labels_true", "n_classes")
+    nk = _n_labels(p, n_clusters, "labels_pred", "n_clusters")
+    t, p = _guard(t, nc, "labels_true"), _guard(p, nk, "labels_pred")
     return jax.nn.one_hot(t, nc, dtype=jnp.float32).T @ jax.nn.one_hot(p, nk, dtype=jnp.float32)
+
+
+def _clustering_counts(
+    labels_true: ArrayLike, labels_pred: ArrayLike, n_classes: Any, n_clusters: Any
+) -> Array:
+    """The contingency matrix of two labelings with arbitrary integer values: concrete
+    labels without `n_classes`/`n_clusters` are renamed ``0..k-1`` (their unique values,
+    so -1 or 1000 are labels like any other); labels with a count given must be in
+    ``[0, count)``."""
+    t, p = _label_pair(labels_true, labels_pred)
+    if n_classes is None and is_concrete(t):
+        t = jnp.asarray(np.unique(np.asarray(t), return_inverse=True)[1].ravel(), jnp.int32)
+    if n_clusters is None and is_concrete(p):
+        p = jnp.asarray(np.unique(np.asarray(p), return_inverse=True)[1].ravel(), jnp.int32)
+    return contingency_matrix(t, p, n_classes, n_clusters)
 
 
 def _comb2(n: Array) -> Array:
@@ -196,13 +430,18 @@ def _comb2(n: Array) -> Array:
 def measure_ARI(
     labels_true: ArrayLike, labels_pred: ArrayLike, n_classes=None, n_clusters=None
 ) -> Array:
-    """Adjusted Rand index of two labelings (1: identical up to renaming; ~0: chance)."""
-    C = contingency_matrix(labels_true, labels_pred, n_classes, n_clusters)
+    """Adjusted Rand index of two labelings (1: identical up to renaming; ~0: chance).
+
+    `labels_true`, `labels_pred`: non-empty integer vectors ``(N,)`` of one length, any
+    integer values (negative included) when concrete; under ``jit`` pass `n_classes` /
+    `n_clusters` (ints >= 1) and labels in ``[0, n_classes)`` / ``[0, n_clusters)``."""
+    C = _clustering_counts(labels_true, labels_pred, n_classes, n_clusters)
     n = jnp.sum(C)
     sum_ij = jnp.sum(_comb2(C))
     sum_a = jnp.sum(_comb2(jnp.sum(C, axis=1)))
     sum_b = jnp.sum(_comb2(jnp.sum(C, axis=0)))
-    expected = sum_a * sum_b / _comb2(n)
+    pairs = _comb2(n)
+    expected = jnp.where(pairs > 0, sum_a * sum_b / jnp.where(pairs > 0, pairs, 1.0), 0.0)
     maximum = 0.5 * (sum_a + sum_b)
     denom = maximum - expected
     return jnp.where(denom == 0, 1.0, (sum_ij - expected) / jnp.where(denom == 0, 1.0, denom))
@@ -211,8 +450,9 @@ def measure_ARI(
 def measure_FMI(
     labels_true: ArrayLike, labels_pred: ArrayLike, n_classes=None, n_clusters=None
 ) -> Array:
-    """Fowlkes-Mallows index: geometric mean of pair-wise precision and recall."""
-    C = contingency_matrix(labels_true, labels_pred, n_classes, n_clusters)
+    """Fowlkes-Mallows index: geometric mean of pair-wise precision and recall (labels
+    as :func:`measure_ARI`)."""
+    C = _clustering_counts(labels_true, labels_pred, n_classes, n_clusters)
     n = jnp.sum(C)
     tk = jnp.sum(C * C) - n
     pk = jnp.sum(jnp.square(jnp.sum(C, axis=0))) - n
@@ -235,8 +475,9 @@ def measure_Vmeasure(
     n_clusters=None,
 ) -> Array:
     r"""V-measure: $\frac{(1 + \beta) h c}{\beta h + c}$ of homogeneity $h$ and completeness
-    $c$ (``beta > 1`` favours completeness)."""
-    C = contingency_matrix(labels_true, labels_pred, n_classes, n_clusters)
+    $c$ (``beta > 1`` favours completeness; `beta` >= 0). Labels as :func:`measure_ARI`."""
+    check_nonnegative(beta, "beta")
+    C = _clustering_counts(labels_true, labels_pred, n_classes, n_clusters)
     n = jnp.sum(C)
     h_c = _entropy(jnp.sum(C, axis=1))
     h_k = _entropy(jnp.sum(C, axis=0))
@@ -255,16 +496,42 @@ def measure_Vmeasure(
     return jnp.where(denom == 0, 0.0, (1 + beta) * hom * com / jnp.where(denom == 0, 1.0, denom))
 
 
+def _train(x: ArrayLike, name: str) -> Array:
+    arr = float_array(x, name)
+    _check_rank(arr, name, (2,), "(T, D)")
+    _check_nonempty(arr, name)
+    return arr
+
+
+def _codes(x: ArrayLike, *, flatten: bool, min_width: int = 1) -> Array:
+    """Non-empty codes ``(N, D)`` (with `flatten`, ``(N, ...)`` flattened to ``(N, D)``)."""
+    arr = float_array(x, "codes")
+    if flatten:
+        _check_rank(arr, "codes", tuple(range(2, max(arr.ndim, 2) + 1)), "(N, D) or (N, ...)")
+    else:
+        _check_rank(arr, "codes", (2,), "(N, D)")
+    _check_nonempty(arr, "codes")
+    arr = arr.reshape(arr.shape[0], -1)
+    if arr.shape[1] < min_width:
+        raise ValueError(
+            f"`codes` must have at least {min_width} units per code, got shape "
+            f"{_shape(jnp.asarray(x))}."
+        )
+    return arr
+
+
 def measure_firingRate(spikes: ArrayLike, preserve_batch: bool = False) -> Array:
-    """Spikes per step of each neuron of a ``(T, D)`` train: ``(1, D)`` or the mean."""
-    s = float_array(spikes, "spikes")
+    """Spikes per step of each neuron of a non-empty ``(T, D)`` train: ``(1, D)`` or the
+    mean."""
+    s = _train(spikes, "spikes")
     return _reduce(jnp.mean(s, axis=0, keepdims=True), preserve_batch)
 
 
 def measure_fanoFactor(spikes: ArrayLike, preserve_batch: bool = False) -> Array:
     r"""Fano factor $\sigma^2/\mu$ of each neuron's counts over the ``T`` rows (NaN for a
-    silent neuron, whose Fano factor is undefined): ``(1, D)`` or the mean."""
-    s = float_array(spikes, "spikes")
+    silent neuron, whose Fano factor is undefined): ``(1, D)`` or the mean. `spikes` is a
+    non-empty ``(T, D)`` train."""
+    s = _train(spikes, "spikes")
     mu = jnp.mean(s, axis=0, keepdims=True)
     return _reduce(jnp.var(s, axis=0, keepdims=True) / mu, preserve_batch)
 
@@ -274,10 +541,11 @@ def measure_breadth_TC(responses: ArrayLike, preserve_batch: bool = False) -> Ar
     over the ``T`` axis of a ``(T, D)`` (or trial-averaged ``(trials, T, D)``) input; 0 for
     a silent neuron. ``(1, D)`` or the population mean."""
     r = float_array(responses, "responses")
+    _check_nonempty(r, "responses")
     if r.ndim == 3:
         r = jnp.mean(r, axis=0)
     if r.ndim != 2:
-        raise ValueError(f"`responses` must be (T, D) or (trials, T, D), got {r.shape}.")
+        raise ValueError(f"`responses` must be (T, D) or (trials, T, D), got shape {r.shape}.")
     mu = jnp.mean(r, axis=0, keepdims=True)
     c = jnp.var(r, axis=0, keepdims=True) / jnp.where(mu == 0, 1.0, mu)
     btc = jnp.where(mu == 0, 0.0, 1.0 / (1.0 + jnp.square(c)))
@@ -285,9 +553,9 @@ def measure_breadth_TC(responses: ArrayLike, preserve_batch: bool = False) -> Ar
 
 
 def measure_excess_kurtosis(codes: ArrayLike, preserve_batch: bool = False) -> Array:
-    r"""Excess kurtosis $m_4/(m_2^2 + 10^{-8}) - 3$ of each code (row, flattened)."""
-    x = float_array(codes, "codes")
-    x = x.reshape(x.shape[0], -1)
+    r"""Excess kurtosis $m_4/(m_2^2 + 10^{-8}) - 3$ of each code (row, flattened) of
+    non-empty `codes` ``(N, D)`` or ``(N, ...)``."""
+    x = _codes(codes, flatten=True)
     centred = x - jnp.mean(x, axis=1, keepdims=True)
     m2 = jnp.mean(jnp.square(centred), axis=1, keepdims=True)
     m4 = jnp.mean(centred**4, axis=1, keepdims=True)
@@ -296,9 +564,9 @@ def measure_excess_kurtosis(codes: ArrayLike, preserve_batch: bool = False) -> A
 
 def measure_hoyer_sparsity(codes: ArrayLike, preserve_batch: bool = False) -> Array:
     r"""Hoyer sparsity $(\sqrt D - \lVert x\rVert_1/\lVert x\rVert_2)/(\sqrt D - 1)$ per code
-    (0: dense, 1: one active unit)."""
-    x = float_array(codes, "codes")
-    x = x.reshape(x.shape[0], -1)
+    (0: dense, 1: one active unit) of `codes` ``(N, D)`` or ``(N, ...)`` with ``D >= 2``
+    units per code (flattened)."""
+    x = _codes(codes, flatten=True, min_width=2)
     d = x.shape[1]
     l1 = jnp.sum(jnp.abs(x), axis=1, keepdims=True)
     l2 = jnp.sqrt(jnp.sum(jnp.square(x), axis=1, keepdims=True) + 1e-8)
@@ -307,8 +575,9 @@ def measure_hoyer_sparsity(codes: ArrayLike, preserve_batch: bool = False) -> Ar
 
 def measure_gini_index(codes: ArrayLike, preserve_batch: bool = True) -> Array:
     r"""Gini index of each code: $\sum_i (2i - D - 1)\,x_{(i)} / (D \sum_i x_{(i)})$ over the
-    sorted magnitudes (higher: sparser); an all-zero code is treated as uniform (0)."""
-    x = float_array(codes, "codes")
+    sorted magnitudes (higher: sparser); an all-zero code is treated as uniform (0).
+    `codes` is a non-empty ``(N, D)`` matrix."""
+    x = _codes(codes, flatten=False)
     x = x + (jnp.sum(x, axis=1, keepdims=True) <= 0).astype(x.dtype) + 1e-8
     d = x.shape[1]
     xs = jnp.sort(jnp.abs(x), axis=1)
@@ -326,8 +595,9 @@ def measure_sparsity(
     flip_measure: bool = False,
 ) -> Array:
     """Fraction of units above ``tolerance`` in each code (``1 -`` it with
-    ``flip_measure``): ``(N, 1)`` or the mean."""
-    x = float_array(codes, "codes")
+    ``flip_measure``): ``(N, 1)`` or the mean. `codes` is a non-empty ``(N, D)``
+    matrix."""
+    x = _codes(codes, flatten=False)
     rho = jnp.mean((x > tolerance).astype(x.dtype), axis=1, keepdims=True)
     if flip_measure:
         rho = 1.0 - rho
@@ -356,8 +626,10 @@ def measure_Pearson_correlation(
     x, y = float_array(a, "a"), float_array(b, "b")
     if x.shape != y.shape or x.ndim != 3:
         raise ValueError(
-            f"`a` and `b` must be (N, T, D) arrays of one shape, got {x.shape} and {y.shape}."
+            f"`a` and `b` must be (N, T, D) arrays of one shape, got shapes {x.shape} and "
+            f"{y.shape}."
         )
+    _check_nonempty(x, "a")
     dx = x - jnp.mean(x, axis=1, keepdims=True)
     dy = y - jnp.mean(y, axis=1, keepdims=True)
     cov = jnp.sum(dx * dy, axis=1)
@@ -380,7 +652,8 @@ def measure_workload_entropy(
 
     **Arguments:**
 
-    - `spike_count_matrix`: counts (or rates) of shape `(N, D)`, one row per stimulus.
+    - `spike_count_matrix`: non-negative counts (or rates) of shape `(N, D)`, one row
+      per stimulus, non-empty (the sign is checked when concrete).
 
     **Returns:** ``((min, max, mean), entropy, dead)``: the smallest, largest and mean
     total count $c_d$, $H$, and the number of units that never fired ($c_d = 0$), all
@@ -389,6 +662,8 @@ def measure_workload_entropy(
     S = float_array(spike_count_matrix, "spike_count_matrix")
     if S.ndim != 2:
         raise ValueError(f"`spike_count_matrix` must be (N, D), got shape {S.shape}.")
+    _check_nonempty(S, "spike_count_matrix")
+    _check_nonneg_values(S, "spike_count_matrix")
     c = jnp.sum(S, axis=0)
     total = jnp.sum(c)
     p = c / jnp.where(total > 0, total, 1.0)
@@ -408,9 +683,16 @@ def analyze_scores(
     recall over the classes present in labels or predictions (a class never predicted has
     precision 0, as scikit-learn), the number of all-zero score rows (misses), accuracy,
     and accuracy counting misses as wrong.
+
+    `mu` is a non-empty ``(N, C)`` score matrix; `y` is ``(N, C)`` one-hot, or with
+    ``extract_label_indx=False`` ``(N,)`` non-negative integer labels (a label ``>= C``
+    adds a class that is never predicted).
     """
-    scores = np.asarray(mu)
-    labels = np.asarray(_labels(y, extract_label_indx))
+    m = _scores(mu)
+    labels = np.asarray(_labels(y, extract_label_indx, m))
+    if (labels < 0).any():
+        raise ValueError(f"`y` labels must be >= 0, got {int(labels[labels < 0][0])}.")
+    scores = np.asarray(m)
     guesses = scores.argmax(axis=1)
     n_classes = max(scores.shape[1], int(labels.max()) + 1)
     conf = np.zeros((n_classes, n_classes), dtype=np.int64)

@@ -196,7 +196,6 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
     x_train, y_train, x_test, y_test = digits_split(config)
     if len(x_train) < config.batch_size:
         raise ValueError(f"`batch_size` {config.batch_size} exceeds the {len(x_train)} samples.")
-    out = prepare_out(config.out)
     n_classes = config.sizes[-1]
     onehot = np.eye(n_classes, dtype=np.float32)[y_train]
     model = PCN(
@@ -209,6 +208,7 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
         eta=config.eta,
         optim_type=config.optim_type,
     )
+    out = prepare_out(config.out)  # after every check of the configuration
     parallel = _parallel(config.devices, config.batch_size)
     trainer = pcn_trainer(model, parallel=parallel)
     predict = jax.jit(PCN.predict)
@@ -297,7 +297,6 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
     """Train the convolutional PC model on 16x16 digits; write metrics, filters,
     reconstructions and a checkpoint to ``config.out``. Returns the metrics."""
     start = time.perf_counter()
-    out = prepare_out(config.out)
     images, labels = load_digits()
     x_train, _, x_test, _ = train_test_split(images, labels, 0.2, seed=config.seed)
     to_maps = lambda a: np.asarray(upsample(jnp.asarray(a.reshape(-1, 8, 8, 1)), 2))  # noqa: E731
@@ -312,6 +311,7 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
         prior=("laplacian", config.gamma),
         eta=config.eta,
     )
+    out = prepare_out(config.out)  # after every check of the configuration
     opt = model.optimizer()
 
     def step(carry, x):

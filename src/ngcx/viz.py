@@ -1040,7 +1040,8 @@ def save_gif(
     fig, anim, owned = _animate(frames, fps, cmap, titles, vmin, vmax, colorbar, ax)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    writer = PillowWriter(fps=fps)  # type: ignore[arg-type]  # a float fps works
+    writer_cls: Any = PillowWriter  # its stubs say int fps; a float works
+    writer = writer_cls(fps=fps)
     anim.save(path, writer=writer, dpi=dpi)
     if owned:
         _pyplot().close(fig)

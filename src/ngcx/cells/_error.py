@@ -23,6 +23,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from .._checks import float_array
 from .._custom_types import ParamLike
+from .._debug import check_traced_domain, checks_enabled
 from .._params import is_concrete, param
 from .._shapes import left_pad_rank
 from ._base import AbstractErrorCell
@@ -63,6 +64,36 @@ def _dispersion(value: ParamLike, name: str, n_units: int) -> Array:
     """A positive scalar or per-unit dispersion leaf; shape ``(1,)`` counts as a scalar."""
     arr = param(value, name, "positive", n_units=n_units)
     return arr.reshape(()) if arr.shape == (1,) and n_units != 1 else arr
+
+
+def _entries(index: np.ndarray, values: np.ndarray) -> str:
+    """``"[i, j] = v, ..."`` for the first few entries of `index` (rows of indices)."""
+    shown = [
+        f"[{', '.join(str(int(i)) for i in idx)}] = {values[tuple(idx)]:g}" for idx in index[:4]
+    ]
+    more = f" (and {len(index) - 4} more)" if len(index) > 4 else ""
+    return ", ".join(shown) + more
+
+
+def _check_scale_tril(values: np.ndarray) -> None:
+    """``ValueError`` naming `scale_tril` and its wrong entries unless it is finite,
+    lower-triangular and has a positive diagonal (the Cholesky factor of a covariance)."""
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        raise ValueError(f"`scale_tril` must be finite, got {_entries(bad, values)}.")
+    bad = np.argwhere(np.triu(values, 1) != 0)
+    if bad.size:
+        raise ValueError(
+            "`scale_tril` must be lower-triangular (zero above the diagonal), got "
+            f"{_entries(bad, values)}."
+        )
+    diag = np.diagonal(values)
+    bad_i = np.flatnonzero(~(diag > 0))
+    if bad_i.size:
+        raise ValueError(
+            "`scale_tril` must have a positive diagonal, got "
+            f"{_entries(np.stack([bad_i, bad_i], axis=1), values)}."
+        )
 
 
 def _gate(d: Array, modulator: ArrayLike | None, mask: ArrayLike | None) -> Array:
@@ -127,9 +158,10 @@ class GaussianErrorCell(AbstractErrorCell):
         - `n_units`: number of units (size of the last axis of `mu` and `target`; static).
         - `sigma`: standard deviation, ``> 0``: a scalar or a per-unit array of shape
           ``(n_units,)`` (ignored when `scale_tril` is given). An array leaf.
-        - `scale_tril`: lower-triangular Cholesky factor of a full covariance, shape
-          ``(n_units, n_units)`` with a non-zero finite diagonal (checked when concrete; the
-          strict upper triangle is ignored). An array leaf.
+        - `scale_tril`: the lower-triangular Cholesky factor of a full covariance, shape
+          ``(n_units, n_units)``, finite, zero above the diagonal and with a positive
+          diagonal (a ``ValueError`` names the wrong entries when the value is concrete;
+          a traced value is checked in :func:`ngcx.debug_nans` mode). An array leaf.
         - `include_constant`: include $-\\tfrac n2 \\log 2\\pi$ per sample in `L` (static).
         """
         self.n_units = _check_units(n_units)
@@ -141,13 +173,13 @@ class GaussianErrorCell(AbstractErrorCell):
                     f"`scale_tril` must have shape ({n_units}, {n_units}), got {tril.shape}."
                 )
             if is_concrete(scale_tril):  # the argument: under jit, jnp arrays are staged
-                values = np.asarray(scale_tril)
-                diag = np.diagonal(values)
-                if not (np.all(np.isfinite(values)) and np.all(diag != 0)):
-                    raise ValueError(
-                        "`scale_tril` must be finite with a non-zero diagonal, got diagonal "
-                        f"{diag.tolist()[:8]}."
-                    )
+                _check_scale_tril(np.asarray(scale_tril, dtype=np.float64))
+            elif checks_enabled():  # traced: checked in ngcx.debug_nans() mode only
+                ok = jnp.isfinite(tril) & (jnp.triu(tril, 1) == 0)
+                ok = ok & (jnp.eye(n_units, dtype=bool) <= (tril > 0))
+                tril = check_traced_domain(
+                    tril, "scale_tril", ok, "finite, lower-triangular with a positive diagonal"
+                )
             self.scale_tril = jnp.tril(tril)
             self.sigma = None
         else:
@@ -259,6 +291,11 @@ class LaplacianErrorCell(AbstractErrorCell):
         mask: Float[ArrayLike, "..."] | None = None,
     ) -> ErrorOutput:
         mu_a, target_a = _prepare(mu, target)
+        if self.scale.ndim != 0 and (mu_a.ndim == 0 or mu_a.shape[-1] != self.n_units):
+            raise ValueError(
+                f"`mu` of LaplacianErrorCell must have shape (..., {self.n_units}) (a per-unit "
+                f"`scale`), got shape {mu_a.shape}."
+            )
         e = target_a - mu_a
         b = self.scale.astype(e.dtype)
         b_b = jnp.broadcast_to(b, e.shape)

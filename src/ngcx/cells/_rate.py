@@ -2,6 +2,7 @@ r"""Graded (rate-coded) cells: leaky integrators of their input currents."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import equinox as eqx
@@ -93,6 +94,33 @@ def _parse_wl_prior(prior: Any) -> tuple[str, Any, Any]:
     else:
         ratio = 0.5
     return canonical, lmbda, ratio
+
+
+@functools.lru_cache(maxsize=256)
+def _check_activation(fun_name: Any, arg: str, n_units: int) -> None:
+    """``ValueError`` naming `arg` unless ``fun_name`` is an activation the cell can use:
+    called with the state alone, keeping the state's shape, with an elementwise derivative
+    (the cell multiplies ``j`` by the derivative unit by unit). Checked with
+    ``jax.eval_shape`` (no computation), once per name and size."""
+    try:
+        fx, dfx = activations.create_function(fun_name)
+    except ValueError as err:
+        raise ValueError(f"`{arg}`: {err}") from None
+    z = jax.ShapeDtypeStruct((2, n_units), jnp.float32)
+    expected = "an elementwise activation that keeps the state's shape (batch, n_units)"
+    try:
+        y, dy = jax.eval_shape(lambda u: (fx(u), dfx(u)), z)
+    except (TypeError, ValueError) as err:
+        raise ValueError(
+            f"`{arg}` must be {expected} and needs no extra arguments, got {fun_name!r} "
+            f"(with n_units={n_units}: {str(err).splitlines()[0]})."
+        ) from None
+    if y.shape != z.shape or dy.shape != z.shape:
+        raise ValueError(
+            f"`{arg}` must be {expected}, with an elementwise derivative; {fun_name!r} maps a "
+            f"state of shape {z.shape} to {y.shape} with a derivative of shape {dy.shape} "
+            "(e.g. softmax's derivative is a Jacobian per sample)."
+        )
 
 
 def _lateral_blocks(exc: Array, inh: Array, n_patch: int, dim: int) -> Array:
@@ -253,7 +281,12 @@ class RateCell(AbstractCell):
           stateful units is a ``ValueError``.
         - `prior`: ``(name, gamma)``, name ``"gaussian"``, ``"laplacian"``, ``"cauchy"`` or
           ``"exp"`` (static), leak strength ``gamma >= 0``.
-        - `act_fx`: name of an elementwise activation in :mod:`ngcx.activations` (static).
+        - `act_fx`: name of an elementwise activation in :mod:`ngcx.activations` that
+          needs no extra arguments and keeps the state's shape (static). ``"softmax"``
+          (not elementwise: its derivative is a Jacobian), ``"clip"``,
+          ``"threshold_soft"``/``"threshold_cauchy"`` and the masked k-WTAs (they need
+          arguments) are refused with a ``ValueError`` naming `act_fx`; use the
+          `threshold` option for the thresholds.
         - `threshold`: ``("none" | "soft_threshold" | "cauchy_threshold", lmbda)``, name
           static, ``lmbda >= 0``.
         - `integration_type`: a name in :data:`ngcx.diffeq.INTEGRATORS` or an
@@ -270,7 +303,7 @@ class RateCell(AbstractCell):
           of every lateral block (ngc-learn's ``diag_offdiag(exc, inh)``).
         - `n_patch`: number of lateral blocks (static; must divide `n_units`).
         - `fx_lat`: name of the activation $\phi_{lat}$ of the lateral pressure (static;
-          ``None``: `act_fx`).
+          ``None``: `act_fx`; the same conditions as `act_fx`).
         - `Wl_eta`: learning rate of the lateral weights, ``>= 0``.
         - `Wl_opt_type`: ``"sgd"``, ``"adam"`` or ``"nag"`` (static).
         - `Wl_prior`: ``(name, lmbda)`` with name ``None``, ``"l1"``/``"lasso"``,
@@ -295,7 +328,9 @@ class RateCell(AbstractCell):
                 f"got {thr_name!r}."
             )
         self.integrator = get_integrator(integration_type)
-        activations.create_function(act_fx)  # validates the name
+        if not isinstance(act_fx, str):
+            raise ValueError(f"`act_fx` must be an activation's name, got {act_fx!r}.")
+        _check_activation(act_fx, "act_fx", n_units)  # the name, the shape, elementwise
         self.n_units = n_units
         self.tau_m = param(tau_m, "tau_m", "real", n_units=n_units)
         self.prior_gamma = param(gamma, "prior gamma", "nonnegative", n_units=n_units)
@@ -333,7 +368,9 @@ class RateCell(AbstractCell):
         self.Wl_opt_type = Wl_opt_type
         prior_kind, prior_lmbda, prior_ratio = _parse_wl_prior(Wl_prior)
         if fx_lat is not None:
-            activations.create_function(fx_lat)  # validates the name
+            if not isinstance(fx_lat, str):
+                raise ValueError(f"`fx_lat` must be an activation's name or None, got {fx_lat!r}.")
+            _check_activation(fx_lat, "fx_lat", n_units)
         self.Wl = self.Wl_eta = self.Wl_bound = None
         self.Wl_prior_lmbda = self.Wl_prior_l1_ratio = None
         self.fx_lat = None
@@ -372,10 +409,17 @@ class RateCell(AbstractCell):
         return activations.create_function(self.act_fx)[1](z)
 
     @staticmethod
-    def _current(j: ArrayLike | None, z: Array) -> Array:
+    def _current(j: ArrayLike | None, z: Array, name: str = "j") -> Array:
         if j is None:
             return jnp.zeros_like(z)
-        return jnp.broadcast_to(jnp.asarray(j, z.dtype), z.shape)
+        arr = jnp.asarray(j, z.dtype)
+        try:
+            return jnp.broadcast_to(arr, z.shape)
+        except ValueError:
+            raise ValueError(
+                f"`{name}` of RateCell must have the state's shape {z.shape} (or broadcast to "
+                f"it), got shape {arr.shape}."
+            ) from None
 
     def init_state(self, batch_shape: tuple[int, ...] = (), dtype=jnp.float32) -> RateState:
         """Resting state: ``z = 0`` with shape ``(*batch_shape, n_units)``."""
@@ -414,8 +458,13 @@ class RateCell(AbstractCell):
         """
         dt = check_dt(dt, self)
         z = state.z
+        if z.ndim == 0 or z.shape[-1] != self.n_units:
+            raise ValueError(
+                f"`state` of RateCell must have shape (..., {self.n_units}), got `state.z` of "
+                f"shape {z.shape}."
+            )
         j_a = self._current(j, z)
-        jtd = self._current(j_td, z)
+        jtd = self._current(j_td, z, "j_td")
         if self.stateless:  # static: decided at construction from a concrete tau_m
             z_new = j_a + jtd
         else:

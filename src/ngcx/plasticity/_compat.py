@@ -153,6 +153,8 @@ class LearningOptions(eqx.Module):
         prior_name, lmbda, ratio = parse_prior(prior)
         self.eta = param(eta, "eta", "nonnegative")
         self.sign = param(sign, "sign_value")
+        if is_static_zero(sign):
+            raise ValueError("`sign_value` must be non-zero (it sets the direction), got 0.0.")
         self.w_decay = _unless_zero(w_decay, "w_decay")
         self.prior_lmbda = _unless_zero(lmbda, "prior lmbda")
         self.prior_l1_ratio = param(ratio, "prior l1_ratio", "unit")

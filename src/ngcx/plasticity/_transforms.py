@@ -279,6 +279,12 @@ def _optimizer(
     b2: Any,
     eps: Any,
 ) -> optax.GradientTransformation:
+    # every option is checked, also one the chosen optimiser does not use (a bad value
+    # is a mistake whatever the optimiser; the defaults are valid)
+    mu = param(momentum, "momentum", "unit_half_open")
+    beta1 = param(b1, "b1", "unit_half_open")
+    beta2 = param(b2, "b2", "unit_half_open")
+    epsilon = param(eps, "eps", "positive")
     if isinstance(name, optax.GradientTransformation):
         if eta is not None:
             raise ValueError("pass `eta` or an optax `optimizer` object, not both.")
@@ -289,14 +295,9 @@ def _optimizer(
     if name == "sgd":
         return optax.sgd(lr)
     if name == "adam":
-        return optax.adam(
-            lr,
-            b1=param(b1, "b1", "unit_half_open"),
-            b2=param(b2, "b2", "unit_half_open"),
-            eps=param(eps, "eps", "positive"),
-        )
+        return optax.adam(lr, b1=beta1, b2=beta2, eps=epsilon)
     if name == "nag":
-        return optax.sgd(lr, momentum=param(momentum, "momentum", "unit_half_open"), nesterov=True)
+        return optax.sgd(lr, momentum=mu, nesterov=True)
     raise ValueError(
         "`optimizer` (ngc-learn's `optim_type`) must be 'sgd', 'adam', 'nag' or an optax "
         f"transformation, got {name!r}."
@@ -344,6 +345,12 @@ def hebbian(
     With sgd: $W \leftarrow \Pi\big(W + \eta(s\,\Delta W - \lambda_{wd} W - \lambda
     \rho'(W)) - W/\tau_w\big)$. Every numeric argument may be a (traced) array; zeros
     given as concrete values leave their term out.
+
+    Domains (a concrete value outside its domain is a ``ValueError`` naming the argument,
+    whichever optimiser is chosen): `eta` finite and $\ge 0$ (0: no learning);
+    `momentum`, `b1`, `b2` in $[0, 1)$; `eps` $> 0$; `w_decay`, `prior_lmbda`,
+    `w_bound`, `tau_w` $\ge 0$; `prior_l1_ratio` in $[0, 1]$; `sign` non-zero. An
+    unknown `optimizer` name lists the valid ones.
     """
     parts: list[optax.GradientTransformation] = []
     w_bound = param(w_bound, "w_bound", "nonnegative")

@@ -38,6 +38,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._custom_types import Key
@@ -221,8 +222,13 @@ class SOMMap(AbstractCompetitiveSynapse):
         - `radius`: initial neighbourhood radius $> 0$ (default $\\max(n_x, n_y)/2$).
         - `dtype`: parameter dtype.
         """
-        _check_shape((n_inputs, n_units_x), "(n_inputs, n_units_x)")
-        _check_shape((n_inputs, n_units_y), "(n_inputs, n_units_y)")
+        for name, value in (
+            ("n_inputs", n_inputs),
+            ("n_units_x", n_units_x),
+            ("n_units_y", n_units_y),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
         if distance_function not in ("euclidean", "manhattan", "cosine"):
             raise ValueError(
                 "`distance_function` must be 'euclidean', 'manhattan' or 'cosine', "

@@ -41,6 +41,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._custom_types import Key, ParamLike, Scalar
 from .._params import bcast, is_concrete, param
+from ..cells._common import check_dt
 from ..initializers import DistributionGenerator, Initializer
 from ._base import AbstractSynapse
 from ._dense import _init_weights, connectivity_mask, outer_sum
@@ -199,7 +200,8 @@ class AbstractConductanceSynapse(AbstractSynapse):
         *,
         dt: Scalar = 1.0,
     ) -> tuple[Float[Array, "*batch n_out"], ConductanceState]:
-        r"""One step of ``dt`` ms: the conductance decays (exactly) and the pulses `x`
+        r"""One step of ``dt`` ms (finite and $> 0$; a ``ValueError`` names it when
+        concrete): the conductance decays (exactly) and the pulses `x`
         arriving now add $\bar g\, x (W \odot M)$; returns ``(i_syn, new_state)``, the
         current $r\,g\,(E_{\text{rev}} - v)$ of the new conductance (`v` the
         postsynaptic voltage, ``(*batch, n_out)``; ignored without ``syn_rest``)."""
@@ -209,6 +211,7 @@ class AbstractConductanceSynapse(AbstractSynapse):
                 f"`state` must have shape {(*x.shape[:-1], self.shape[1])} for `x` of shape "
                 f"{x.shape}, got {state.g_syn.shape}."
             )
+        dt = check_dt(dt, self)
         dt_arr = jnp.asarray(dt, state.g_syn.dtype)
         dtype = state.g_syn.dtype
         drive = x.astype(dtype) @ self._weights().astype(dtype)

@@ -29,6 +29,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._custom_types import Key
@@ -36,9 +37,9 @@ from .._params import is_static_one, param
 from .._shapes import left_pad_rank
 from ..conv import (
     Padding,
+    check_output_shape,
     conv2d,
     conv_output_shape,
-    conv_padding,
     conv_transpose2d,
     conv_transpose_output_shape,
     normalize_padding,
@@ -76,7 +77,9 @@ class _AbstractConvSynapse(AbstractSynapse):
         dtype: Any,
     ) -> None:
         shape = tuple(shape)
-        if len(shape) != 4 or any(not isinstance(s, int) or s <= 0 for s in shape):
+        if len(shape) != 4 or any(
+            not isinstance(s, int) or isinstance(s, bool) or s <= 0 for s in shape
+        ):
             raise ValueError(
                 f"`shape` must be four positive ints (kh, kw, c_in, c_out), got {shape!r}."
             )
@@ -88,7 +91,7 @@ class _AbstractConvSynapse(AbstractSynapse):
             if len(xs) != 2 or any(v <= 0 for v in xs):
                 raise ValueError(f"`x_shape` must be (height, width), got {x_shape!r}.")
             self.x_shape = (xs[0], xs[1])
-            self._check_geometry(self.x_shape, (shape[0], shape[1]))
+            self._check_geometry(self.x_shape, (shape[0], shape[1]), "x_shape")
         else:
             self.x_shape = None
         wkey, bkey = jax.random.split(key)
@@ -101,7 +104,9 @@ class _AbstractConvSynapse(AbstractSynapse):
             self.biases = None
 
     @abc.abstractmethod
-    def _check_geometry(self, x_hw: tuple[int, int], k_hw: tuple[int, int]) -> None:
+    def _check_geometry(
+        self, x_hw: tuple[int, int], k_hw: tuple[int, int], x_name: str = "x"
+    ) -> None:
         """Raise ``ValueError`` if the kernel cannot be applied to an input of ``x_hw``."""
 
     @abc.abstractmethod
@@ -121,16 +126,38 @@ class _AbstractConvSynapse(AbstractSynapse):
     def _validate_input(self, x: Array, name: str = "x") -> None:
         if x.ndim != 4:
             raise ValueError(
-                f"`{name}` must be (batch, height, width, channels), got shape {x.shape}."
+                f"`{name}` of {type(self).__name__} must be (batch, height, width, "
+                f"{self.shape[2]}), got shape {tuple(x.shape)}."
             )
         if x.shape[-1] != self.shape[2]:
             raise ValueError(
-                f"`{name}` has {x.shape[-1]} channels but the filters expect {self.shape[2]}."
+                f"`{name}` of shape {tuple(x.shape)} has {x.shape[-1]} channels but the "
+                f"filters of shape {self.shape} expect {self.shape[2]}."
             )
         if self.x_shape is not None and tuple(x.shape[1:3]) != self.x_shape:
             raise ValueError(
-                f"`{name}` must be {self.x_shape} spatially, got {tuple(x.shape[1:3])}."
+                f"`{name}` of {type(self).__name__} must be {self.x_shape} spatially (its "
+                f"`x_shape`), got shape {tuple(x.shape)}."
             )
+        if self.x_shape is None:  # checked at construction otherwise
+            self._check_geometry((int(x.shape[1]), int(x.shape[2])), self.shape[:2], name)
+
+    def _validate_post(self, post: Array, x_hw: tuple[int, int], batch: int | None) -> None:
+        """``ValueError`` naming `post` unless it is the map's output for an input of
+        spatial size ``x_hw`` (and, when given, ``batch`` samples)."""
+        oh, ow = self.output_shape(x_hw)
+        want = ("batch" if batch is None else batch, oh, ow, self.shape[3])
+        ok = post.ndim == 4 and tuple(post.shape[1:]) == want[1:]
+        if not ok or (batch is not None and post.shape[0] != batch):
+            text = "(" + ", ".join(str(v) for v in want) + ")"
+            raise ValueError(
+                f"`post` of {type(self).__name__} must have shape {text} (the output for an "
+                f"input of {tuple(x_hw)}), got shape {tuple(post.shape)}."
+            )
+
+    @abc.abstractmethod
+    def output_shape(self, x_hw: tuple[int, int]) -> tuple[int, int]:
+        """Spatial output size for an input of ``x_hw``."""
 
     def __call__(self, x: Float[Array, "batch h w c_in"]) -> Float[Array, "batch oh ow c_out"]:
         """Transmit ``x``: ``resist_scale * op(x, W) + b``."""
@@ -148,6 +175,12 @@ class _AbstractConvSynapse(AbstractSynapse):
         hw = self.x_shape if x_hw is None else tuple(x_hw)
         if hw is None:
             raise ValueError("`x_hw` is needed when the synapse was built without `x_shape`.")
+        if x_hw is not None:
+            if len(hw) != 2 or any(not isinstance(v, int | np.integer) or v <= 0 for v in hw):
+                raise ValueError(f"`x_hw` must be two positive ints, got {x_hw!r}.")
+            hw = (int(hw[0]), int(hw[1]))
+            self._check_geometry(hw, self.shape[:2], "x_hw")
+        self._validate_post(post, (hw[0], hw[1]), None)
         x0 = jnp.zeros((post.shape[0], hw[0], hw[1], self.shape[2]), post.dtype)
         _, vjp = jax.vjp(lambda x: self._scaled(self._op(x, self.weights)), x0)
         (dx,) = vjp(post)
@@ -163,12 +196,18 @@ class _AbstractConvSynapse(AbstractSynapse):
         """The filter correlation $\\partial_W \\langle \\text{post}, \\mathrm{op}(\\text{pre},
         W)\\rangle$ (one VJP of the linear map; summed over the batch)."""
         self._validate_input(pre, "pre")
+        self._validate_post(post, (int(pre.shape[1]), int(pre.shape[2])), int(pre.shape[0]))
         _, vjp = jax.vjp(lambda w: self._op(pre, w), self.weights)
         (dW,) = vjp(post)
         return dW
 
     def bias_contract(self, post: Float[Array, "batch oh ow c_out"]) -> Float[Array, " c_out"]:
         """$\\sum_{b,h,w} \\text{post}$."""
+        if post.ndim != 4 or post.shape[-1] != self.shape[3]:
+            raise ValueError(
+                f"`post` of {type(self).__name__} must have shape (batch, oh, ow, "
+                f"{self.shape[3]}), got shape {tuple(post.shape)}."
+            )
         return jnp.sum(post, axis=(0, 1, 2))
 
 
@@ -214,13 +253,9 @@ class ConvSynapse(_AbstractConvSynapse):
             dtype,
         )
 
-    def _check_geometry(self, x_hw, k_hw):
-        pads = conv_padding(x_hw, k_hw, self.stride, self.padding)
-        for n, k, (lo, hi), name in zip(x_hw, k_hw, pads, ("height", "width"), strict=True):
-            if k > n + lo + hi:
-                raise ValueError(
-                    f"kernel {name} {k} is larger than the padded input {name} {n + lo + hi}."
-                )
+    def _check_geometry(self, x_hw, k_hw, x_name="x"):
+        out = conv_output_shape(x_hw, k_hw, self.stride, self.padding)
+        check_output_shape(out, x_hw, k_hw, self.stride, self.padding, names=(x_name, "shape"))
 
     def _op(self, x, W):
         return conv2d(x, W, self.stride, self.padding)
@@ -274,10 +309,11 @@ class DeconvSynapse(_AbstractConvSynapse):
             dtype,
         )
 
-    def _check_geometry(self, x_hw, k_hw):
+    def _check_geometry(self, x_hw, k_hw, x_name="x"):
         out = conv_transpose_output_shape(x_hw, k_hw, self.stride, self.padding)
-        if min(out) <= 0:
-            raise ValueError(f"this kernel/padding gives an empty output {out} for input {x_hw}.")
+        check_output_shape(
+            out, x_hw, k_hw, self.stride, self.padding, "transposed convolution", (x_name, "shape")
+        )
 
     def _op(self, x, W):
         return conv_transpose2d(x, W, self.stride, self.padding)

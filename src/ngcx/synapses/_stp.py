@@ -14,6 +14,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 from .._custom_types import Key, ParamLike, Scalar
 from .._params import is_concrete, is_static_zero, param
 from .._shapes import left_pad_rank
+from ..cells._common import check_dt
 from ..initializers import DistributionGenerator, Initializer
 from ._base import AbstractSynapse
 from ._dense import _init_weights, connectivity_mask, outer_sum
@@ -203,7 +204,8 @@ class STPDenseSynapse(AbstractSynapse):
         dt: Scalar = 1.0,
     ) -> tuple[Float[Array, "*batch n_out"], STPState]:
         r"""One step of ``dt`` ms with presynaptic pulses `x` (``(*batch, n_in)``, 0/1 or
-        graded): relax $u$ and $x$ exactly over ``dt``, apply the pulse, transmit.
+        graded): relax $u$ and $x$ exactly over ``dt`` (finite and $> 0$; a
+        ``ValueError`` names it when concrete), apply the pulse, transmit.
 
         **Returns:** ``(y, new_state)``, $y_j = r\sum_i x_i (W\odot M)_{ij} u^+_{ij}
         x^-_{ij} + b_j$.
@@ -214,6 +216,7 @@ class STPDenseSynapse(AbstractSynapse):
             raise ValueError(
                 f"`state` must have shape {want} for `x` of shape {x.shape}, got {state.u.shape}."
             )
+        dt = check_dt(dt, self)
         dtype = state.u.dtype
         dt_arr = jnp.asarray(dt, dtype)
         s = x.astype(dtype)[..., None]
