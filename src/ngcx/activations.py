@@ -48,6 +48,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._checks import concrete_float, float_array
@@ -110,6 +111,36 @@ __all__ = [
     "create_function",
     "ACTIVATIONS",
 ]
+
+
+def _host_values(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 NumPy array when it is a Python/NumPy number or array
+    (checked for free); ``None`` for a JAX array, traced or not (no host sync per call)."""
+    if isinstance(value, bool):
+        return np.asarray(float(value))
+    if isinstance(value, int | float | np.number | np.ndarray):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _check_value(value: Any, name: str, domain: str = "finite") -> None:
+    """``ValueError`` naming ``name`` unless a host number ``value`` is finite and (with
+    ``domain`` ``"> 0"`` / ``">= 0"``) in its domain; JAX arrays pass unchecked."""
+    v = _host_values(value)
+    if v is None:
+        return
+    ok = bool(np.all(np.isfinite(v)))
+    if ok and domain == "> 0":
+        ok = bool(np.all(v > 0))
+    elif ok and domain == ">= 0":
+        ok = bool(np.all(v >= 0))
+    if not ok:
+        shown = v.item() if v.ndim == 0 else v.tolist()
+        text = "finite" if domain == "finite" else f"finite and {domain}"
+        raise ValueError(f"`{name}` must be {text}, got {shown}.")
 
 
 def _float_array(x: ArrayLike, name: str = "x") -> Array:
@@ -227,6 +258,7 @@ def _check_n_wta(n_wta: int, n_units: int) -> None:
 
 
 def _clip_winners(y: Array, clipval: float) -> Array:
+    _check_value(clipval, "clipval")
     if clipval > 0.0:
         return _clip(y, -clipval, clipval)
     return y
@@ -248,6 +280,7 @@ def lrelu(x: Float[ArrayLike, "*shape"], negative_slope: Scalar = 0.01) -> Float
     ngc-learn's default slope is 0.01 and its derivative at 0 is 1; both hold here.
     """
     x = _float_array(x)
+    _check_value(negative_slope, "negative_slope")
     return jnp.where(x >= 0, x, negative_slope * x)
 
 
@@ -258,6 +291,7 @@ def elu(x: Float[ArrayLike, "*shape"], alpha: Scalar = 1.0) -> Float[Array, "*sh
     large positive inputs never produce ``inf * 0`` in the gradient.
     """
     x = _float_array(x)
+    _check_value(alpha, "alpha")
     return jnp.where(x >= 0, x, alpha * jnp.expm1(jnp.minimum(x, 0)))
 
 
@@ -274,6 +308,7 @@ def swish(x: Float[ArrayLike, "*shape"], beta: Scalar = 1.0) -> Float[Array, "*s
     ``d_swish`` is wrong for $\beta \ne 1$ (see the module docstring).
     """
     x = _float_array(x)
+    _check_value(beta, "beta")
     return x * jax.nn.sigmoid(beta * x)
 
 
@@ -310,6 +345,7 @@ def tanh(x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
 def sine(x: Float[ArrayLike, "*shape"], omega_0: Scalar = 30) -> Float[Array, "*shape"]:
     r"""SIREN-style sine, $f(x) = \sin(\omega_0 x)$, default $\omega_0 = 30$."""
     x = _float_array(x)
+    _check_value(omega_0, "omega_0")
     return jnp.sin(omega_0 * x)
 
 
@@ -318,8 +354,10 @@ def threshold_soft(x: Float[ArrayLike, "*shape"], lmbda: Scalar) -> Float[Array,
 
     Written as $\max(x - \lambda, 0) - \max(-x - \lambda, 0)$ like ngc-learn, so values
     match; its derivative is $1[|x| > \lambda]$ (autodiff gives 1/2 exactly at the kinks).
+    ``lmbda`` must be finite and >= 0.
     """
     x = _float_array(x)
+    _check_value(lmbda, "lmbda", ">= 0")
     zero = jnp.zeros_like(x)
     return jnp.maximum(x - lmbda, zero) - jnp.maximum(-x - lmbda, zero)
 
@@ -334,9 +372,10 @@ def threshold_cauchy(x: Float[ArrayLike, "*shape"], lmbda: Scalar) -> Float[Arra
     ngc-learn's version passes one argument to ``jnp.maximum`` and so fails on every
     call; ngcx computes the intended formula. The square root is guarded so the
     gradient is finite everywhere (where $x^2 \le \lambda$ the root's branch contributes
-    no gradient).
+    no gradient). ``lmbda`` must be finite and >= 0.
     """
     x = _float_array(x)
+    _check_value(lmbda, "lmbda", ">= 0")
     lmbda = jnp.asarray(lmbda, dtype=x.dtype)
     u = jnp.square(x) - lmbda
     positive = u > 0
@@ -385,8 +424,9 @@ def softmax(x: Float[ArrayLike, "*batch n"], tau: Scalar = 0.0) -> Float[Array, 
     r"""Softmax over the last axis with temperature: $p_i = e^{x_i/\tau} / \sum_j e^{x_j/\tau}$.
 
     ``tau > 0`` divides the logits by ``tau`` (``tau > 1`` softens, ``tau < 1`` sharpens);
-    ``tau == 0`` (the default, as in ngc-learn) means no temperature. A negative ``tau``
-    raises ``ValueError`` (or an ``EqxRuntimeError`` when ``tau`` is traced). The maximum
+    ``tau == 0`` (the default, as in ngc-learn) means no temperature. A negative or
+    non-finite ``tau`` raises ``ValueError`` (or an ``EqxRuntimeError`` when ``tau`` is
+    traced). The maximum
     is subtracted first for overflow safety. For a ``(B, D)`` input this is ngc-learn's
     row-wise softmax.
     """
@@ -398,9 +438,15 @@ def softmax(x: Float[ArrayLike, "*batch n"], tau: Scalar = 0.0) -> Float[Array, 
         raise ValueError(f"`tau` must be a scalar, got shape {tau_arr.shape}.")
     concrete = concrete_float(tau)
     if concrete is None:
-        xa = eqx.error_if(xa, tau_arr < 0, "`tau` must be >= 0 (0 disables the temperature).")
-    elif concrete < 0:
-        raise ValueError(f"`tau` must be >= 0 (0 disables the temperature), got {concrete}.")
+        xa = eqx.error_if(
+            xa,
+            ~jnp.isfinite(tau_arr) | (tau_arr < 0),
+            "`tau` must be finite and >= 0 (0 disables the temperature).",
+        )
+    elif not (0 <= concrete < float("inf")):
+        raise ValueError(
+            f"`tau` must be finite and >= 0 (0 disables the temperature), got {concrete}."
+        )
     positive = tau_arr > 0
     scale = jnp.where(positive, tau_arr, jnp.ones_like(tau_arr)).astype(xa.dtype)
     z = xa / scale
@@ -423,8 +469,14 @@ def relu(x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
 def clip(x: Float[ArrayLike, "*shape"], min_val: Scalar, max_val: Scalar) -> Float[Array, "*shape"]:
     r"""Clip to ``[min_val, max_val]``; derivative $1[\text{min} \le x \le \text{max}]$ with
     respect to ``x`` (ends included, as ngc-learn's ``d_clip``), and the complementary
-    indicators with respect to the bounds."""
+    indicators with respect to the bounds. ``min_val <= max_val``, both finite (checked
+    for Python/NumPy numbers)."""
     x = _float_array(x)
+    _check_value(min_val, "min_val")
+    _check_value(max_val, "max_val")
+    lo_v, hi_v = _host_values(min_val), _host_values(max_val)
+    if lo_v is not None and hi_v is not None and bool(np.any(lo_v > hi_v)):
+        raise ValueError(f"`min_val` must be <= `max_val`, got {lo_v.tolist()} > {hi_v.tolist()}.")
     lo = jnp.asarray(min_val, dtype=x.dtype)
     hi = jnp.asarray(max_val, dtype=x.dtype)
     return _clip(x, lo, hi)
@@ -445,6 +497,7 @@ def threshold(x: Float[ArrayLike, "*shape"], thr: Scalar = 1.0) -> Float[Array, 
     with the straight-through derivative: $1$ with respect to ``x`` and $-1$ with respect
     to ``thr`` (it is ``heaviside(x - thr)``)."""
     x = _float_array(x)
+    _check_value(thr, "thr")
     return _step_ste(x - jnp.asarray(thr, dtype=x.dtype))
 
 

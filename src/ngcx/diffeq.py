@@ -24,6 +24,10 @@ Integrators are also small final modules (Diffrax style): :class:`Euler`,
 ``integrator(t, x, dfx, dt, params) -> (t + dt, x_next)``. Cells accept a name or an
 integrator object (``LIFCell(10, 20.0, integration_type=RK4())``).
 
+Step sizes must be > 0: a Python-number ``dt`` that is not (0, negative, NaN) raises
+``ValueError`` naming it; a JAX-array ``dt`` is not checked here (no host sync per step;
+the cells check theirs, and checked mode checks traced ones).
+
 Every step function and integrator takes ngc-learn's optional ``x_scale`` (a damping
 factor $\lambda$: each stage starts from $\lambda x$ instead of $x$); left out, the code
 path is exactly the undamped one. :func:`solve_ode` integrates over a fixed number of
@@ -38,12 +42,14 @@ its ``RateCell`` also maps ``"heun"`` to RK4 and ``"rk4"`` to Euler, which ngcx 
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 __all__ = [
@@ -86,6 +92,21 @@ def _axpy(x: Any, dt: Any, *terms: tuple[float, Any], x_scale: Any = None) -> An
     return jax.tree_util.tree_map(combine, x, *(k for _, k in terms))
 
 
+def _check_step(dt: Any, name: str = "dt") -> None:
+    """``ValueError`` unless a Python/NumPy number ``dt`` is finite and > 0. JAX arrays
+    (traced or not) pass unchecked: no host sync per step (checked mode checks cells'
+    traced ``dt``)."""
+    if isinstance(dt, bool):
+        raise ValueError(f"`{name}` must be a number > 0, got {dt!r}.")
+    if isinstance(dt, int | float | np.number) and not (math.isfinite(dt) and dt > 0):
+        raise ValueError(f"`{name}` must be finite and > 0, got {dt!r}.")
+
+
+def _check_x_scale(x_scale: Any) -> None:
+    if isinstance(x_scale, int | float | np.number) and not math.isfinite(x_scale):
+        raise ValueError(f"`x_scale` must be finite, got {x_scale!r}.")
+
+
 def _scale(x_scale: Any) -> Any:
     """``None`` for the default (no scaling: a Python 1 or None), else ``x_scale``."""
     if x_scale is None or (isinstance(x_scale, int | float) and float(x_scale) == 1.0):
@@ -98,6 +119,7 @@ def step_euler(
 ) -> tuple[Any, Any]:
     r"""Forward Euler: $\lambda x + \Delta t\, f(t, x)$ ($\lambda$ = ``x_scale``, 1 by
     default)."""
+    _check_step(dt)
     xs = _scale(x_scale)
     return t + dt, _axpy(x, dt, (1.0, dfx(t, x, params)), x_scale=xs)
 
@@ -107,6 +129,7 @@ def step_rk2(
 ) -> tuple[Any, Any]:
     r"""Explicit midpoint: $k_1 = f(t, x)$, $\lambda x + \Delta t f(t + \tfrac{\Delta t}2,
     \lambda x + \tfrac{\Delta t}2 k_1)$."""
+    _check_step(dt)
     xs = _scale(x_scale)
     k1 = dfx(t, x, params)
     k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1), x_scale=xs), params)
@@ -118,6 +141,7 @@ def step_heun(
 ) -> tuple[Any, Any]:
     r"""Heun: $k_1 = f(t, x)$, $k_2 = f(t + \Delta t, \lambda x + \Delta t k_1)$,
     $\lambda x + \tfrac{\Delta t}2 (k_1 + k_2)$."""
+    _check_step(dt)
     xs = _scale(x_scale)
     k1 = dfx(t, x, params)
     k2 = dfx(t + dt, _axpy(x, dt, (1.0, k1), x_scale=xs), params)
@@ -129,6 +153,7 @@ def step_ralston(
 ) -> tuple[Any, Any]:
     r"""Ralston: $k_2 = f(t + \tfrac23\Delta t, \lambda x + \tfrac23\Delta t k_1)$,
     $\lambda x + \Delta t(\tfrac14 k_1 + \tfrac34 k_2)$."""
+    _check_step(dt)
     xs = _scale(x_scale)
     k1 = dfx(t, x, params)
     k2 = dfx(t + (2.0 / 3.0) * dt, _axpy(x, (2.0 / 3.0) * dt, (1.0, k1), x_scale=xs), params)
@@ -140,6 +165,7 @@ def step_rk4(
 ) -> tuple[Any, Any]:
     r"""Classical fourth-order Runge-Kutta (every stage and the result start from
     $\lambda x$)."""
+    _check_step(dt)
     xs = _scale(x_scale)
     k1 = dfx(t, x, params)
     k2 = dfx(t + 0.5 * dt, _axpy(x, 0.5 * dt, (1.0, k1), x_scale=xs), params)
@@ -276,10 +302,10 @@ def solve_ode(
     - `t0`, `x0`: the initial time and state (``x0`` any PyTree of arrays).
     - `T`: the number of steps (a Python int).
     - `dfx`: ``dfx(t, x, params)`` $= f(t, x)$.
-    - `dt`: the step size.
+    - `dt`: the step size, > 0 (a Python number is checked; a JAX array is not).
     - `params`: passed to `dfx`.
     - `x_scale`: ngc-learn's damping factor: every stage starts from ``x_scale * x``
-      (default 1, the ordinary method).
+      (default 1, the ordinary method; finite).
     - `sols_only`: return only the trajectory.
 
     **Returns:** with `sols_only`, ``(ts, xs)``: the times $t_0 + k\,\Delta t$ and states
@@ -302,6 +328,8 @@ def solve_ode(
         )
     if not isinstance(T, int) or isinstance(T, bool) or T < 1:
         raise ValueError(f"`T` must be a positive int (number of steps), got {T!r}.")
+    _check_step(dt)
+    _check_x_scale(x_scale)
     method = get_integrator(method_name)
     xs_ = _scale(x_scale)
 
@@ -328,8 +356,8 @@ def leapfrog(
     energy error stays bounded ($O(h^2)$) over long runs.
 
     **Arguments:** `t_curr`, `q_curr`, `p_curr`: time, positions and momenta (``q``/``p``
-    PyTrees of one structure); `dfq`; `L`: number of steps (a Python int); `step_size`:
-    $h$; `params`: passed to `dfq`.
+    PyTrees of one structure and shapes); `dfq`; `L`: number of steps (a Python int >= 0);
+    `step_size`: $h > 0$ (a Python number is checked); `params`: passed to `dfq`.
 
     **Returns:** ``(t, q, p)`` after ``L`` steps (one ``lax.scan``).
 
@@ -338,6 +366,15 @@ def leapfrog(
     """
     if not isinstance(L, int) or isinstance(L, bool) or L < 0:
         raise ValueError(f"`L` must be a non-negative int (number of steps), got {L!r}.")
+    _check_step(step_size, "step_size")
+    q_def, p_def = jax.tree_util.tree_structure(q_curr), jax.tree_util.tree_structure(p_curr)
+    q_shapes = [jnp.shape(v) for v in jax.tree_util.tree_leaves(q_curr)]
+    p_shapes = [jnp.shape(v) for v in jax.tree_util.tree_leaves(p_curr)]
+    if q_def != p_def or q_shapes != p_shapes:  # type: ignore[operator]
+        raise ValueError(
+            f"`q_curr` and `p_curr` must have the same structure and shapes, got {q_shapes} "
+            f"and {p_shapes}."
+        )
     h = step_size
 
     def body(carry, _):

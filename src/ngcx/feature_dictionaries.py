@@ -46,11 +46,16 @@ class PolynomialLibrary:
         return [e for e in terms if self.include_bias or any(e)]
 
     def fit(self, X: Sequence[ArrayLike]) -> tuple[Array, list[str]]:
+        """The library of the variables `X` (1 to 3 arrays of one, non-zero, number of
+        samples; each is flattened); ``ValueError`` naming `X` otherwise."""
         if not 1 <= len(X) <= 3:
             raise ValueError(f"`X` must hold 1 to 3 variables, got {len(X)}.")
         cols = [jnp.asarray(x, dtype=jnp.float32).reshape(-1) for x in X]
-        if len({c.shape[0] for c in cols}) != 1:
-            raise ValueError("the variables in `X` differ in length.")
+        lengths = [c.shape[0] for c in cols]
+        if len(set(lengths)) != 1:
+            raise ValueError(f"the variables in `X` differ in length: {lengths}.")
+        if lengths[0] == 0:
+            raise ValueError("the variables in `X` hold no samples (length 0).")
         exps = self.exponents(len(cols))
         lib = jnp.stack(
             [

@@ -42,18 +42,41 @@ T = TypeVar("T")
 
 
 class DataParallel:
-    """Replicate state and shard batches over ``devices`` (default: all local devices)."""
+    """Replicate state and shard batches over ``devices`` (default: all local devices).
+
+    **Arguments:** `devices`: ``None`` (all local devices), an int in ``[1, number of
+    local devices]`` (the first ones) or a non-empty sequence of distinct ``jax.Device``;
+    `axis_name`: the mesh axis's name (a non-empty str). ``ValueError`` naming the
+    argument otherwise."""
 
     def __init__(self, devices: Sequence[Any] | int | None = None, axis_name: str = "batch"):
         available = jax.local_devices()
         if devices is None:
             chosen = list(available)
+        elif isinstance(devices, bool):
+            raise ValueError(f"`devices` must be an int, devices or None, got {devices!r}.")
         elif isinstance(devices, int):
             if not 1 <= devices <= len(available):
-                raise ValueError(f"`devices` must lie in [1, {len(available)}], got {devices}.")
+                raise ValueError(
+                    f"`devices` must lie in [1, {len(available)}] (the local devices), got "
+                    f"{devices}."
+                )
             chosen = list(available[:devices])
         else:
+            if isinstance(devices, str) or not isinstance(devices, Sequence):
+                raise ValueError(
+                    f"`devices` must be an int, a sequence of jax devices or None, got {devices!r}."
+                )
             chosen = list(devices)
+            if not chosen:
+                raise ValueError("`devices` is empty.")
+            for d in chosen:
+                if not isinstance(d, jax.Device):
+                    raise ValueError(f"`devices` must hold jax devices, got {d!r}.")
+            if len(set(chosen)) != len(chosen):
+                raise ValueError(f"`devices` must not repeat a device, got {chosen}.")
+        if not isinstance(axis_name, str) or not axis_name:
+            raise ValueError(f"`axis_name` must be a non-empty str, got {axis_name!r}.")
         self.axis_name = axis_name
         self.mesh = Mesh(np.array(chosen), (axis_name,))
         self.replicated = NamedSharding(self.mesh, P())
@@ -76,11 +99,18 @@ class DataParallel:
         """Split each array along its first axis over the devices (its length must be a
         multiple of the number of devices)."""
         out = []
-        for a in arrays:
-            n = np.shape(a)[0]
+        for i, a in enumerate(arrays):
+            shape = np.shape(a)
+            if len(shape) == 0:
+                raise ValueError(
+                    f"`arrays[{i}]` of shard_batch must have a leading batch axis, got a scalar."
+                )
+            n = shape[0]
             if n % self.n_devices:
                 raise ValueError(
-                    f"the batch of {n} samples does not divide over {self.n_devices} devices."
+                    f"`arrays[{i}]` of shard_batch has a batch of {n} samples (shape {shape}), "
+                    f"which does not divide over {self.n_devices} devices; use a batch size "
+                    f"that is a multiple of {self.n_devices}."
                 )
             out.append(jax.device_put(a, self.batch_sharding))
         return tuple(out)
@@ -97,8 +127,15 @@ class DataParallel:
         replicated; the result must be replicated (reduce it with :meth:`psum`). Returns a
         jitted function of the same arguments."""
         batch = set(int(i) for i in batch_argnums)
+        if any(i < 0 for i in batch):
+            raise ValueError(f"`batch_argnums` must be >= 0, got {tuple(batch_argnums)}.")
 
         def wrapped(*args):
+            if batch and max(batch) >= len(args):
+                raise ValueError(
+                    f"`batch_argnums` {tuple(sorted(batch))} refers to argument "
+                    f"{max(batch)}, but the function got {len(args)} arguments."
+                )
             in_specs = tuple(
                 jax.tree_util.tree_map(lambda _, i=i: P(self.axis_name) if i in batch else P(), arg)
                 for i, arg in enumerate(args)

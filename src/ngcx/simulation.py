@@ -15,6 +15,7 @@ bounded by one chunk whatever the number of steps.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,6 +25,20 @@ import jax
 __all__ = ["simulate", "simulate_chunked"]
 
 S = TypeVar("S")
+
+
+def _steps(value: Any, name: str) -> int:
+    """``value`` as a non-negative int; ``ValueError`` naming ``name`` otherwise (a float
+    such as ``2.5`` or a string is refused rather than truncated or parsed)."""
+    if isinstance(value, bool):
+        raise ValueError(f"`{name}` must be a non-negative int, got {value!r}.")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise ValueError(f"`{name}` must be a non-negative int, got {value!r}.") from None
+    if n < 0:
+        raise ValueError(f"`{name}` must be a non-negative int, got {value!r}.")
+    return n
 
 
 def simulate(
@@ -40,23 +55,40 @@ def simulate(
 
     - `step`: ``step(state, x_t) -> state`` (or ``step(state) -> state`` without inputs).
     - `state`: initial state (any PyTree).
-    - `n_steps`: number of steps; may be omitted when `inputs` is given (its leading axis).
-    - `inputs`: optional PyTree whose leaves have a leading time axis of length `n_steps`.
+    - `n_steps`: number of steps, an int >= 0; may be omitted when `inputs` is given (its
+      leading axis).
+    - `inputs`: optional PyTree whose leaves are arrays with a leading time axis of
+      length `n_steps` (``ValueError`` naming `inputs` for scalars, non-arrays or
+      disagreeing lengths).
     - `record`: optional ``record(state) -> PyTree`` evaluated after every step.
     - `unroll`: passed to ``lax.scan``.
 
     **Returns:** ``(final_state, records)``; ``records`` is ``None`` without `record`.
     """
-    if inputs is None:
-        if n_steps is None or int(n_steps) < 0:
-            raise ValueError(f"`n_steps` must be a non-negative int, got {n_steps!r}.")
+    leaves = None if inputs is None else jax.tree_util.tree_leaves(inputs)
+    if n_steps is not None:
+        n_steps = _steps(n_steps, "n_steps")
+    if not leaves:  # no inputs (None or a PyTree without arrays)
+        if n_steps is None:
+            raise ValueError(
+                "`n_steps` must be a non-negative int (it may be omitted only when `inputs` "
+                "has array leaves), got None."
+            )
     else:
-        lengths = {leaf.shape[0] for leaf in jax.tree_util.tree_leaves(inputs)}
+        for leaf in leaves:
+            if not hasattr(leaf, "shape") or len(leaf.shape) == 0:
+                raise ValueError(
+                    "every leaf of `inputs` must be an array with a leading time axis, got "
+                    f"{type(leaf).__name__} of shape {getattr(leaf, 'shape', ())}."
+                )
+        lengths = {leaf.shape[0] for leaf in leaves}
         if len(lengths) != 1:
             raise ValueError(f"`inputs` leaves disagree on their time axis: {sorted(lengths)}.")
         (length,) = lengths
-        if n_steps is not None and int(n_steps) != length:
-            raise ValueError(f"`n_steps`={n_steps} but `inputs` have {length} steps.")
+        if n_steps is not None and n_steps != length:
+            raise ValueError(
+                f"`n_steps`={n_steps} but the leading (time) axis of `inputs` has {length} steps."
+            )
         n_steps = length
 
     def body(carry, x):
@@ -81,8 +113,8 @@ def simulate_chunked(
 
     - `step`: ``step(state, x_t) -> state`` (or ``step(state)`` without `inputs`).
     - `state`: initial state.
-    - `n_steps`: total number of steps; `chunk_size`: steps per scan (the last chunk may be
-      shorter and compiles once more).
+    - `n_steps`: total number of steps (an int >= 0); `chunk_size`: steps per scan (an
+      int >= 1; the last chunk may be shorter and compiles once more).
     - `inputs`: optional ``inputs(start, length) -> PyTree`` giving the inputs of the
       steps ``start .. start + length - 1`` (leading time axis), so a long input stream
       never has to exist at once.
@@ -93,9 +125,9 @@ def simulate_chunked(
     **Returns:** ``(final_state, chunks)``: the list of per-chunk records on the host
     (empty when `record` is ``None`` or `on_chunk` consumes them).
     """
-    if int(n_steps) < 0:
-        raise ValueError(f"`n_steps` must be a non-negative int, got {n_steps!r}.")
-    if int(chunk_size) <= 0:
+    n_steps = _steps(n_steps, "n_steps")
+    chunk_size = _steps(chunk_size, "chunk_size")
+    if chunk_size == 0:
         raise ValueError(f"`chunk_size` must be a positive int, got {chunk_size!r}.")
 
     def chunk(state, xs, length):

@@ -62,7 +62,7 @@ from jaxtyping import Array, ArrayLike, Bool, Float
 
 from ._checks import float_array
 from ._custom_types import Key, Scalar
-from ._params import param
+from ._params import is_concrete, param
 
 
 __all__ = [
@@ -192,14 +192,17 @@ class AbstractIterativeRegression(eqx.Module):
 
         **Arguments:**
 
-        - `scale`: factor applied to the *returned* coefficients only (ngc-learn's; its
-          default is 2 for Lasso and Ridge, 1 for ElasticNet, used when `scale` is None).
+        - `scale`: a finite factor applied to the *returned* coefficients only
+          (ngc-learn's; its default is 2 for Lasso and Ridge, 1 for ElasticNet, used when
+          `scale` is None).
 
         **Returns:** ``(model, coef, coef_old)``: the thresholded model (its weights are
         not scaled), the thresholded coefficients times `scale`, and the coefficients
         before thresholding.
         """
         s = self._default_scale() if scale is None else scale
+        if is_concrete(s):
+            param(s, "scale", "real")  # a finite number (checked when concrete)
         old = self.weights
         keep = jnp.abs(old) >= self.threshold.astype(old.dtype)
         new = jnp.where(keep, old, 0.0)

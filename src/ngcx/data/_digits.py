@@ -40,13 +40,28 @@ def train_test_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Shuffle with a fixed ``seed`` and split off ``test_fraction`` of the samples.
 
+    **Arguments:** `images` and `labels` with the same (non-zero) number of samples;
+    `test_fraction` in ``(0, 1)``, such that neither split is empty (``round(N *
+    test_fraction)`` test samples, at least one, and at least one training sample);
+    `seed`.
+
     **Returns:** ``(x_train, y_train, x_test, y_test)``.
     """
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, int | float | np.number):
+        raise TypeError(f"`test_fraction` must be a number in (0, 1), got {test_fraction!r}.")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"`test_fraction` must lie in (0, 1), got {test_fraction}.")
     if len(images) != len(labels):
         raise ValueError(f"`images` and `labels` differ in length: {len(images)} != {len(labels)}.")
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_test = int(round(len(images) * test_fraction))
+    n = len(images)
+    n_test = int(round(n * test_fraction))
+    if n_test == 0 or n_test == n:
+        which = "test" if n_test == 0 else "training"
+        raise ValueError(
+            f"`test_fraction` {test_fraction} of {n} samples leaves the {which} split empty "
+            f"({n_test} test samples); use a fraction within [{0.5 / max(n, 1):.3g}, "
+            f"{1 - 0.5 / max(n, 1):.3g}] or more samples."
+        )
+    order = np.random.default_rng(seed).permutation(n)
     test, train = order[:n_test], order[n_test:]
     return images[train], labels[train], images[test], labels[test]

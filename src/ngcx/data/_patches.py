@@ -38,16 +38,17 @@ def _as_images(x_batch) -> np.ndarray:
 class Create_Patches:
     """Patches of one ``(H, W)`` image on a grid of stride ``patch - overlap``.
 
-    **Arguments:** `img` ``(H, W)``; `patch_shape` ``(ph, pw)``; `overlap_shape`
-    ``(oh, ow)`` with ``0 <= overlap < patch``.
+    **Arguments:** `img` ``(H, W)``; `patch_shape` ``(ph, pw)`` ints ``>= 1``;
+    `overlap_shape` ``(oh, ow)`` ints with ``0 <= overlap < patch``. ``create_patches``
+    raises ``ValueError`` when the patch is larger than the (framed) image.
     """
 
     def __init__(self, img, patch_shape: tuple[int, int], overlap_shape: tuple[int, int]):
         self.img = np.asarray(img, dtype=np.float32)
         if self.img.ndim != 2:
             raise ValueError(f"`img` must be (H, W), got shape {self.img.shape}.")
-        self.height_patch, self.width_patch = (int(v) for v in patch_shape)
-        self.height_over, self.width_over = (int(v) for v in overlap_shape)
+        self.height_patch, self.width_patch = _check_pair(patch_shape, "patch_shape", 1)
+        self.height_over, self.width_over = _check_pair(overlap_shape, "overlap_shape", 0)
         if not (
             0 <= self.height_over < self.height_patch and 0 <= self.width_over < self.width_patch
         ):
@@ -70,7 +71,10 @@ class Create_Patches:
             img = img - img.mean(axis=0, keepdims=True)
         h, w = img.shape
         if h < self.height_patch or w < self.width_patch:
-            raise ValueError("`patch_shape` is larger than the image.")
+            raise ValueError(
+                f"`patch_shape` ({self.height_patch}, {self.width_patch}) is larger than the "
+                f"image ({h}, {w})."
+            )
         patches = [
             img[r : r + self.height_patch, c : c + self.width_patch]
             for r in range(0, h - self.height_patch + 1, sh)
@@ -94,16 +98,24 @@ def generate_patch_set(
     `max_patches` per image; `center` subtract each patch's mean; `seed`; `vis_mode` also
     return the means; `step_size` grid of allowed top-left positions.
 
+    `patch_size` must be two ints ``>= 1`` no larger than the images, `step_size` two
+    ints ``>= 1`` and `max_patches` an int ``>= 1`` (``ValueError`` naming it otherwise).
+
     **Returns:** ``(N * max_patches, ph * pw)`` (and the ``(n, 1)`` means with
     `vis_mode`).
     """
     images = _as_images(x_batch)
-    ph, pw = (int(v) for v in patch_size)
+    ph, pw = _check_pair(patch_size, "patch_size", 1)
+    sh, sw = _check_pair(step_size, "step_size", 1)
+    if isinstance(max_patches, bool) or not isinstance(max_patches, int | np.integer):
+        raise ValueError(f"`max_patches` must be an int >= 1, got {max_patches!r}.")
+    if max_patches < 1:
+        raise ValueError(f"`max_patches` must be an int >= 1, got {max_patches!r}.")
     n, h, w = images.shape
     if ph > h or pw > w:
         raise ValueError(f"`patch_size` {patch_size} is larger than the images ({h}, {w}).")
-    rows = np.arange(0, h - ph + 1, int(step_size[0]))
-    cols = np.arange(0, w - pw + 1, int(step_size[1]))
+    rows = np.arange(0, h - ph + 1, sh)
+    cols = np.arange(0, w - pw + 1, sw)
     rng = np.random.default_rng(seed)
     r = rng.choice(rows, size=(n, max_patches))
     c = rng.choice(cols, size=(n, max_patches))
@@ -125,14 +137,17 @@ def generate_patchify_patch_set(
     one image given as a ``(1, H*W)`` row, ``(H*W,)`` or ``(H, W)``.
 
     **Returns:** ``(num_patches, ph * pw)``, each patch centred when `center`.
+    `patch_size` must be two ints ``>= 1`` no larger than the image.
     """
     x = np.asarray(x_batch_)
     img = _as_images(x.reshape(1, -1))[0] if x.ndim < 2 or x.shape[0] == 1 else x
     if img.ndim != 2:
         raise ValueError(f"`x_batch_` must hold one image, got shape {x.shape}.")
-    ph, pw = (int(v) for v in patch_size)
+    ph, pw = _check_pair(patch_size, "patch_size", 1)
     step = ph
     h, w = img.shape
+    if ph > h or pw > w:
+        raise ValueError(f"`patch_size` {patch_size} is larger than the image ({h}, {w}).")
     patches = [
         img[r : r + ph, c : c + pw].reshape(-1)
         for r in range(0, h - ph + 1, step)
@@ -181,6 +196,9 @@ class PatchGenerator:
 
     ``generator(img)`` returns ``(n, ph, pw, ...)``; or ``generator.target(img)`` then
     iterate. ``positions(height, width)`` gives the top-left corners.
+
+    `patch_height` and `patch_width` are ints ``>= 1``; the strides (overlaps) ints in
+    ``[0, patch)``; calling on an image smaller than the patch raises ``ValueError``.
     """
 
     def __init__(
@@ -192,8 +210,9 @@ class PatchGenerator:
         horizontal_stride: int | None = None,
         vertical_stride: int | None = None,
     ):
-        if patch_height <= 0 or patch_width <= 0:
-            raise ValueError("`patch_height` and `patch_width` must be positive.")
+        for arg, value in (("patch_height", patch_height), ("patch_width", patch_width)):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"`{arg}` must be an int >= 1, got {value!r}.")
         self.patch_height = int(patch_height)
         self.patch_width = int(patch_width)
         self.horizontal_alignment = horizontal_alignment or "left"
@@ -202,6 +221,19 @@ class PatchGenerator:
             raise ValueError(f"`horizontal_alignment`: unknown {horizontal_alignment!r}.")
         if self.vertical_alignment not in ("top", "bottom", "center", "fit"):
             raise ValueError(f"`vertical_alignment`: unknown {vertical_alignment!r}.")
+        for arg, stride, patch in (
+            ("horizontal_stride", horizontal_stride, self.patch_width),
+            ("vertical_stride", vertical_stride, self.patch_height),
+        ):
+            if stride is None:
+                continue
+            if isinstance(stride, bool) or not isinstance(stride, int | np.integer):
+                raise ValueError(f"`{arg}` must be an int or None, got {stride!r}.")
+            if not 0 <= stride < patch:
+                raise ValueError(
+                    f"`{arg}` (the overlap of neighbouring patches) must lie in [0, {patch}) "
+                    f"(below the patch size), got {stride}."
+                )
         self.horizontal_stride = int(horizontal_stride or 0)
         self.vertical_stride = int(vertical_stride or 0)
         self._img: np.ndarray | None = None
@@ -231,7 +263,10 @@ class PatchGenerator:
         self.target(img)
         patches = list(self)
         if not patches:
-            raise ValueError(f"the image {np.shape(img)[:2]} is smaller than the patch.")
+            raise ValueError(
+                f"`img` of shape {np.shape(img)[:2]} is smaller than the patch "
+                f"({self.patch_height}, {self.patch_width})."
+            )
         return jnp.asarray(np.stack(patches))
 
 
@@ -241,9 +276,13 @@ def _grid_starts(size: int, patch: int, step: int) -> np.ndarray:
 
 def _check_pair(value, name: str, minimum: int) -> tuple[int, int]:
     try:
-        a, b = (int(v) for v in value)
+        a, b = value
+        ok = all(not isinstance(v, bool | str) and int(v) == v for v in (a, b))
     except (TypeError, ValueError):
-        raise ValueError(f"`{name}` must be a pair of ints, got {value!r}.") from None
+        ok = False
+    if not ok:
+        raise ValueError(f"`{name}` must be a pair of ints, got {value!r}.")
+    a, b = int(a), int(b)
     if a < minimum or b < minimum:
         raise ValueError(f"`{name}` must be a pair of ints >= {minimum}, got {value!r}.")
     return a, b
@@ -262,7 +301,7 @@ def patch_with_stride(X, patch: tuple[int, int], stride: tuple[int, int]):
 
     **Returns:** a JAX array of shape `(n_patches, ph, pw, ...)` with
     ``n_patches = ((H - ph) // sh + 1) * ((W - pw) // sw + 1)`` (0 when the patch does not
-    fit). Works under ``jit`` (the positions depend only on shapes).
+    fit, as in ngc-learn). Works under ``jit`` (the positions depend only on shapes).
 
     ngc-learn counts ``H // ph`` (``W // pw``) positions whatever the stride, so with a
     stride smaller than the patch it drops the windows past that count; ngcx takes all
