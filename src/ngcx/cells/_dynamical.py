@@ -61,7 +61,14 @@ __all__ = [
 
 
 def _reset_to(s: Array, x: Array, value: Array) -> Array:
-    """``value`` where ``s`` spiked, ``x`` elsewhere (differentiable in all three)."""
+    """``value`` where ``s`` spiked, ``x`` elsewhere (differentiable in all three).
+
+    Where a cell spiked, `x` is the discarded integration step and may have overflowed
+    (an Izhikevich cell that spikes from a voltage far above its threshold integrates
+    $0.04 v^2$ once more before the reset): a non-finite `x` there is read as 0, so that
+    ``inf * 0`` does not turn the reset into NaN. Elsewhere `x` passes unchanged (a NaN
+    of a cell that did not spike stays NaN)."""
+    x = jnp.where((s > 0) & ~jnp.isfinite(x), jnp.zeros_like(x), x)
     return x * (1.0 - s) + s * value
 
 
@@ -88,6 +95,11 @@ class RecoveryState(eqx.Module):
     s: Float[Array, "*batch n"]
     tols: Float[Array, "*batch n"]
     t: Float[Array, ""]
+
+
+#: cap of the AdEx exponent $(v - v_T)/\Delta_T$: $e^{60} \approx 10^{26}$ is finite in
+#: float32 with room for a step's arithmetic (see :class:`AdExCell`)
+_ADEX_MAX_EXPONENT = 60.0
 
 
 class AbstractRecoveryCell(AbstractSpikingCell):
@@ -196,6 +208,14 @@ class AdExCell(AbstractRecoveryCell):
     with ``v_sharpness`` $\Delta_T$ (mV), ``intrinsic_mem_thr`` $v_T$ (mV), times in ms; a
     spike where $v > $ ``thr`` (after the step) sets $v \leftarrow v_{\text{reset}}$ and
     $w \leftarrow w + b$.
+
+    **Differences from ngc-learn:** the exponent $(v - v_T)/\Delta_T$ is capped at 60
+    (:data:`_ADEX_MAX_EXPONENT`), so a step that crosses the threshold, or an integrator's
+    intermediate stage beyond it, cannot overflow to ``inf`` and then give ``nan``
+    ($e^{x}$ overflows float32 above $x \approx 88.7$: with ngc-learn's defaults and
+    ``v_sharpness=0.5`` the exponent reaches 120 at the threshold). Where the cap acts,
+    $dv/dt$ exceeds $10^{26}\,\Delta_T/\tau_m$ mV/ms, the upswing of a spike; below it
+    the dynamics are ngc-learn's.
     """
 
     n_units: int = eqx.field(static=True)
@@ -272,14 +292,11 @@ class AdExCell(AbstractRecoveryCell):
         self.surrogate = _surrogate(surrogate_type)
 
     def derivative(self, v: Array, w: Array, j: Array) -> tuple[Array, Array]:
-        """$(dv/dt, dw/dt)$ per ms."""
+        """$(dv/dt, dw/dt)$ per ms, the exponent capped at :data:`_ADEX_MAX_EXPONENT` (see
+        the class docstring)."""
         sharp, v_rest, r = _at(self.v_sharpness, v), _at(self.v_rest, v), _at(self.resist_m, v)
-        dv = (
-            -(v - v_rest)
-            + sharp * jnp.exp((v - _at(self.intrinsic_mem_thr, v)) / sharp)
-            - r * w
-            + r * j
-        ) * _at(1.0 / self.tau_m, v)
+        exponent = jnp.minimum((v - _at(self.intrinsic_mem_thr, v)) / sharp, _ADEX_MAX_EXPONENT)
+        dv = (-(v - v_rest) + sharp * jnp.exp(exponent) - r * w + r * j) * _at(1.0 / self.tau_m, v)
         dw = (_at(self.a, v) * (v - v_rest) - w) * _at(1.0 / self.tau_w, v)
         return dv, dw
 

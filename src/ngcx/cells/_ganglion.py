@@ -59,11 +59,17 @@ def _pair(value: Any, name: str, *, minimum: int) -> tuple[int, int]:
 
 
 def _gaussian(patch_shape: tuple[int, int], sigma: Array) -> Array:
-    """A Gaussian over the patch, centred on it, summing to 1."""
+    """A Gaussian over the patch, centred on it, summing to 1.
+
+    The squared distances are taken relative to the smallest (that of the pixels nearest
+    the centre: 0 for an odd side, 1/4 per even side), which leaves the normalised Gaussian
+    unchanged but keeps its largest value at 1: for a narrow Gaussian on an even-sided
+    patch every unshifted value underflows to 0 and the normalisation gave 0/0 = NaN."""
     px, py = patch_shape
     r = jnp.arange(px, dtype=sigma.dtype) - (px - 1) / 2.0
     c = jnp.arange(py, dtype=sigma.dtype) - (py - 1) / 2.0
     sq = jnp.square(r)[:, None] + jnp.square(c)[None, :]
+    sq = sq - jnp.min(sq)
     g = jnp.exp(-sq / (2.0 * jnp.square(sigma)))
     return g / jnp.sum(g)
 

@@ -58,6 +58,13 @@ __all__ = [
 ]
 
 
+def _unit(x: Array) -> Array:
+    """Rows of `x` divided by their L2 norm; an all-zero row stays zero (not 0/0 = NaN),
+    with a finite gradient."""
+    n = jnp.linalg.norm(x, axis=-1, keepdims=True)
+    return x / jnp.where(n > 0, n, 1.0)
+
+
 def _check_shape(shape: Any, name: str = "shape") -> tuple[int, int]:
     shape = tuple(shape) if isinstance(shape, tuple | list) else shape
     if (
@@ -260,7 +267,8 @@ class SOMMap(AbstractCompetitiveSynapse):
         if self.distance_function == "cosine":
             nx = jnp.linalg.norm(x, axis=-1, keepdims=True)
             nw = _pad(jnp.linalg.norm(W, axis=0), xw.ndim)
-            return 1.0 - xw / (nx * nw)
+            denom = nx * nw  # a zero input or codebook vector: similarity 0, not 0/0
+            return 1.0 - xw / jnp.where(denom > 0, denom, 1.0)
         return _euclidean(x, xw, W)
 
     def scores(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_units"]:
@@ -490,7 +498,7 @@ class VectorQuantizeMap(AbstractCompetitiveSynapse):
         self._check_width(x, self.shape[0], "x")
         if not self.normalize_inputs:
             return x
-        return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
+        return _unit(x)
 
     def distances(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_units"]:
         r"""$\lVert \tilde x - w_j\rVert_p$ for every unit."""
@@ -608,7 +616,7 @@ class ART2AMap(AbstractCompetitiveSynapse):
     def prepare(self, x: Float[Array, "*batch n_in"]) -> Float[Array, "*batch n_in"]:
         r"""$\tilde x = x / \lVert x\rVert_2$."""
         self._check_width(x, self.shape[0], "x")
-        return x / jnp.linalg.norm(x, axis=-1, keepdims=True)
+        return _unit(x)
 
     def used(self) -> Float[Array, " n_units"]:
         """1 for committed categories ($\\lVert w_j\\rVert > 0$), 0 for free slots."""
