@@ -23,3 +23,16 @@ def getkey():
         return sub
 
     return _getkey
+
+
+@pytest.fixture
+def normal_use():
+    """Checks as users get them: without the test suite's jaxtyping hook (which would raise
+    its own TypeCheckError before an entry point's own check). Modules of bad-input tests
+    use it with ``pytestmark = pytest.mark.usefixtures("normal_use")``."""
+    import jaxtyping
+
+    before = jaxtyping.config.jaxtyping_disable
+    jaxtyping.config.update("jaxtyping_disable", True)
+    yield
+    jaxtyping.config.update("jaxtyping_disable", before)

@@ -3,20 +3,12 @@ that the message names the user's argument and what was received."""
 
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import pytest
 
 from ngcx.models import PCN
 
 
-@pytest.fixture(autouse=True)
-def normal_use():
-    """The checks under test are the ones users get: without the test suite's jaxtyping
-    hook (which would raise its own TypeCheckError first)."""
-    before = jaxtyping.config.jaxtyping_disable
-    jaxtyping.config.update("jaxtyping_disable", True)
-    yield
-    jaxtyping.config.update("jaxtyping_disable", before)
+pytestmark = pytest.mark.usefixtures("normal_use")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ received."""
 
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 
@@ -27,14 +26,7 @@ from ngcx.synapses import (
 )
 
 
-@pytest.fixture(autouse=True)
-def normal_use():
-    """The checks under test are the ones users get: without the test suite's jaxtyping
-    hook (which would raise its own TypeCheckError first)."""
-    before = jaxtyping.config.jaxtyping_disable
-    jaxtyping.config.update("jaxtyping_disable", True)
-    yield
-    jaxtyping.config.update("jaxtyping_disable", before)
+pytestmark = pytest.mark.usefixtures("normal_use")
 
 
 K = jax.random.key(0)

@@ -8,7 +8,6 @@ import struct
 
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 
@@ -32,14 +31,7 @@ from ngcx.parallel import DataParallel
 from ngcx.sparse_regression import Iterative_ElasticNet, Iterative_Lasso, Iterative_Ridge
 
 
-@pytest.fixture(autouse=True)
-def normal_use():
-    """The checks under test are the ones users get: without the test suite's jaxtyping
-    hook (which would raise its own TypeCheckError first)."""
-    before = jaxtyping.config.jaxtyping_disable
-    jaxtyping.config.update("jaxtyping_disable", True)
-    yield
-    jaxtyping.config.update("jaxtyping_disable", before)
+pytestmark = pytest.mark.usefixtures("normal_use")
 
 
 X10 = np.arange(40, dtype=np.float32).reshape(10, 4)

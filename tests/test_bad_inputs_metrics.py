@@ -4,7 +4,6 @@ user's argument (and, where there is one, the shape or value received)."""
 
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 from sklearn import metrics as skm
@@ -14,14 +13,7 @@ from ngcx import analysis as A, metrics as M
 from ngcx.density import BernoulliMixture, ExponentialMixture, GaussianMixture, kmeans
 
 
-@pytest.fixture(autouse=True)
-def normal_use():
-    """The checks under test are the ones users get: without the test suite's jaxtyping
-    hook (which would raise its own TypeCheckError first)."""
-    before = jaxtyping.config.jaxtyping_disable
-    jaxtyping.config.update("jaxtyping_disable", True)
-    yield
-    jaxtyping.config.update("jaxtyping_disable", before)
+pytestmark = pytest.mark.usefixtures("normal_use")
 
 
 K0 = jax.random.key(0)

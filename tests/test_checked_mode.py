@@ -7,7 +7,6 @@ import inspect
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -100,12 +99,7 @@ def test_every_public_cell_has_a_driver():
     assert not missing, f"add these cells to DRIVERS: {missing}"
 
 
-@pytest.fixture(autouse=True)
-def normal_use():
-    before = jaxtyping.config.jaxtyping_disable
-    jaxtyping.config.update("jaxtyping_disable", True)
-    yield
-    jaxtyping.config.update("jaxtyping_disable", before)
+pytestmark = pytest.mark.usefixtures("normal_use")
 
 
 @pytest.mark.parametrize("name", sorted(DRIVERS))

@@ -45,7 +45,6 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import jaxtyping
 import numpy as np
 import pytest
 from hypothesis import Phase, given, settings, strategies as st
@@ -59,13 +58,7 @@ STEPS = 100
 EXAMPLES = 10
 
 
-@pytest.fixture(autouse=True)
-def normal_use():
-    """The behaviour users get: without the test suite's jaxtyping hook."""
-    before = jaxtyping.config.jaxtyping_disable
-    jaxtyping.config.update("jaxtyping_disable", True)
-    yield
-    jaxtyping.config.update("jaxtyping_disable", before)
+pytestmark = pytest.mark.usefixtures("normal_use")
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike
 
 
@@ -57,3 +58,33 @@ def check_same_batch(a: Any, b: Any, names: tuple[str, str], where: str) -> None
             f"`{names[0]}` and `{names[1]}` of {where} must share their batch axes, got "
             f"shapes {tuple(a.shape)} and {tuple(b.shape)}."
         )
+
+
+def host_values(value: Any) -> np.ndarray | None:
+    """``value`` as a float64 NumPy array when it is a Python/NumPy number or array
+    (checked for free); ``None`` for a JAX array, traced or not (no host sync per call)."""
+    if isinstance(value, bool):
+        return np.asarray(float(value))
+    if isinstance(value, int | float | np.number | np.ndarray):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def check_value(value: Any, name: str, domain: str = "finite") -> None:
+    """``ValueError`` naming ``name`` unless a host number ``value`` is finite and (with
+    ``domain`` ``"> 0"`` / ``">= 0"``) in its domain; JAX arrays pass unchecked."""
+    v = host_values(value)
+    if v is None:
+        return
+    ok = bool(np.all(np.isfinite(v)))
+    if ok and domain == "> 0":
+        ok = bool(np.all(v > 0))
+    elif ok and domain == ">= 0":
+        ok = bool(np.all(v >= 0))
+    if not ok:
+        shown = v.item() if v.ndim == 0 else v.tolist()
+        text = "finite" if domain == "finite" else f"finite and {domain}"
+        raise ValueError(f"`{name}` must be {text}, got {shown}.")

@@ -51,7 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import concrete_float, float_array
+from ._checks import check_value, concrete_float, float_array, host_values
 from ._custom_types import Scalar
 
 
@@ -111,36 +111,6 @@ __all__ = [
     "create_function",
     "ACTIVATIONS",
 ]
-
-
-def _host_values(value: Any) -> np.ndarray | None:
-    """``value`` as a float64 NumPy array when it is a Python/NumPy number or array
-    (checked for free); ``None`` for a JAX array, traced or not (no host sync per call)."""
-    if isinstance(value, bool):
-        return np.asarray(float(value))
-    if isinstance(value, int | float | np.number | np.ndarray):
-        try:
-            return np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-def _check_value(value: Any, name: str, domain: str = "finite") -> None:
-    """``ValueError`` naming ``name`` unless a host number ``value`` is finite and (with
-    ``domain`` ``"> 0"`` / ``">= 0"``) in its domain; JAX arrays pass unchecked."""
-    v = _host_values(value)
-    if v is None:
-        return
-    ok = bool(np.all(np.isfinite(v)))
-    if ok and domain == "> 0":
-        ok = bool(np.all(v > 0))
-    elif ok and domain == ">= 0":
-        ok = bool(np.all(v >= 0))
-    if not ok:
-        shown = v.item() if v.ndim == 0 else v.tolist()
-        text = "finite" if domain == "finite" else f"finite and {domain}"
-        raise ValueError(f"`{name}` must be {text}, got {shown}.")
 
 
 def _float_array(x: ArrayLike, name: str = "x") -> Array:
@@ -258,7 +228,7 @@ def _check_n_wta(n_wta: int, n_units: int) -> None:
 
 
 def _clip_winners(y: Array, clipval: float) -> Array:
-    _check_value(clipval, "clipval")
+    check_value(clipval, "clipval")
     if clipval > 0.0:
         return _clip(y, -clipval, clipval)
     return y
@@ -280,7 +250,7 @@ def lrelu(x: Float[ArrayLike, "*shape"], negative_slope: Scalar = 0.01) -> Float
     ngc-learn's default slope is 0.01 and its derivative at 0 is 1; both hold here.
     """
     x = _float_array(x)
-    _check_value(negative_slope, "negative_slope")
+    check_value(negative_slope, "negative_slope")
     return jnp.where(x >= 0, x, negative_slope * x)
 
 
@@ -291,7 +261,7 @@ def elu(x: Float[ArrayLike, "*shape"], alpha: Scalar = 1.0) -> Float[Array, "*sh
     large positive inputs never produce ``inf * 0`` in the gradient.
     """
     x = _float_array(x)
-    _check_value(alpha, "alpha")
+    check_value(alpha, "alpha")
     return jnp.where(x >= 0, x, alpha * jnp.expm1(jnp.minimum(x, 0)))
 
 
@@ -308,7 +278,7 @@ def swish(x: Float[ArrayLike, "*shape"], beta: Scalar = 1.0) -> Float[Array, "*s
     ``d_swish`` is wrong for $\beta \ne 1$ (see the module docstring).
     """
     x = _float_array(x)
-    _check_value(beta, "beta")
+    check_value(beta, "beta")
     return x * jax.nn.sigmoid(beta * x)
 
 
@@ -345,7 +315,7 @@ def tanh(x: Float[ArrayLike, "*shape"]) -> Float[Array, "*shape"]:
 def sine(x: Float[ArrayLike, "*shape"], omega_0: Scalar = 30) -> Float[Array, "*shape"]:
     r"""SIREN-style sine, $f(x) = \sin(\omega_0 x)$, default $\omega_0 = 30$."""
     x = _float_array(x)
-    _check_value(omega_0, "omega_0")
+    check_value(omega_0, "omega_0")
     return jnp.sin(omega_0 * x)
 
 
@@ -357,7 +327,7 @@ def threshold_soft(x: Float[ArrayLike, "*shape"], lmbda: Scalar) -> Float[Array,
     ``lmbda`` must be finite and >= 0.
     """
     x = _float_array(x)
-    _check_value(lmbda, "lmbda", ">= 0")
+    check_value(lmbda, "lmbda", ">= 0")
     zero = jnp.zeros_like(x)
     return jnp.maximum(x - lmbda, zero) - jnp.maximum(-x - lmbda, zero)
 
@@ -375,7 +345,7 @@ def threshold_cauchy(x: Float[ArrayLike, "*shape"], lmbda: Scalar) -> Float[Arra
     no gradient). ``lmbda`` must be finite and >= 0.
     """
     x = _float_array(x)
-    _check_value(lmbda, "lmbda", ">= 0")
+    check_value(lmbda, "lmbda", ">= 0")
     lmbda = jnp.asarray(lmbda, dtype=x.dtype)
     u = jnp.square(x) - lmbda
     positive = u > 0
@@ -472,9 +442,9 @@ def clip(x: Float[ArrayLike, "*shape"], min_val: Scalar, max_val: Scalar) -> Flo
     indicators with respect to the bounds. ``min_val <= max_val``, both finite (checked
     for Python/NumPy numbers)."""
     x = _float_array(x)
-    _check_value(min_val, "min_val")
-    _check_value(max_val, "max_val")
-    lo_v, hi_v = _host_values(min_val), _host_values(max_val)
+    check_value(min_val, "min_val")
+    check_value(max_val, "max_val")
+    lo_v, hi_v = host_values(min_val), host_values(max_val)
     if lo_v is not None and hi_v is not None and bool(np.any(lo_v > hi_v)):
         raise ValueError(f"`min_val` must be <= `max_val`, got {lo_v.tolist()} > {hi_v.tolist()}.")
     lo = jnp.asarray(min_val, dtype=x.dtype)
@@ -497,7 +467,7 @@ def threshold(x: Float[ArrayLike, "*shape"], thr: Scalar = 1.0) -> Float[Array, 
     with the straight-through derivative: $1$ with respect to ``x`` and $-1$ with respect
     to ``thr`` (it is ``heaviside(x - thr)``)."""
     x = _float_array(x)
-    _check_value(thr, "thr")
+    check_value(thr, "thr")
     return _step_ste(x - jnp.asarray(thr, dtype=x.dtype))
 
 

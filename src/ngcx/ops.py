@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from ._checks import concrete_float, float_array
+from ._checks import check_value, concrete_float, float_array
 from ._custom_types import Key, Scalar
 
 
@@ -42,36 +42,6 @@ __all__ = [
 ]
 
 _EPS = 1e-8
-
-
-def _host_values(value: Any) -> np.ndarray | None:
-    """``value`` as a float64 NumPy array when it is a Python/NumPy number or array
-    (checked for free); ``None`` for a JAX array, traced or not (no host sync per call)."""
-    if isinstance(value, bool):
-        return np.asarray(float(value))
-    if isinstance(value, int | float | np.number | np.ndarray):
-        try:
-            return np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
-def _check_value(value: Any, name: str, domain: str = "finite") -> None:
-    """``ValueError`` naming ``name`` unless a host number ``value`` is finite and (with
-    ``domain`` ``"> 0"`` / ``">= 0"``) in its domain; JAX arrays pass unchecked."""
-    v = _host_values(value)
-    if v is None:
-        return
-    ok = bool(np.all(np.isfinite(v)))
-    if ok and domain == "> 0":
-        ok = bool(np.all(v > 0))
-    elif ok and domain == ">= 0":
-        ok = bool(np.all(v >= 0))
-    if not ok:
-        shown = v.item() if v.ndim == 0 else v.tolist()
-        text = "finite" if domain == "finite" else f"finite and {domain}"
-        raise ValueError(f"`{name}` must be {text}, got {shown}.")
 
 
 def _check_axis(axis: int, ndim: int, name: str = "axis") -> None:
@@ -101,8 +71,8 @@ def normalize_matrix(
     if order not in (1, 2):
         raise ValueError(f"`order` must be 1 or 2, got {order!r}.")
     _check_axis(axis, 2)
-    _check_value(wnorm, "wnorm", "> 0")
-    _check_value(scale, "scale")
+    check_value(wnorm, "wnorm", "> 0")
+    check_value(scale, "scale")
     if order == 2:
         norm = jnp.sqrt(jnp.sum(jnp.square(data), axis=axis, keepdims=True))
     else:
@@ -131,7 +101,7 @@ def normalize_block_matrix(
         raise ValueError(f"`matrix` must be 2-D, got shape {matrix.shape}.")
     if len(block_size) != 2 or any(int(b) <= 0 for b in block_size):
         raise ValueError(f"`block_size` must be two positive ints, got {block_size!r}.")
-    _check_value(norm_targ, "norm_targ", "> 0")
+    check_value(norm_targ, "norm_targ", "> 0")
     rows, cols = matrix.shape
     r_blk, c_blk = int(block_size[0]), int(block_size[1])
     if rows % r_blk or cols % c_blk:
@@ -155,14 +125,14 @@ def clamp_min(x: Float[ArrayLike, "*shape"], min_val: Scalar) -> Float[Array, "*
     r"""Lower-bound ``x`` at ``min_val``: $x$ where $x > \text{min}$, else ``min_val``
     (derivative $1[x > \text{min}]$, as ngc-learn's masked form)."""
     x = float_array(x, "x")
-    _check_value(min_val, "min_val")
+    check_value(min_val, "min_val")
     return jnp.where(x > min_val, x, jnp.asarray(min_val, dtype=x.dtype))
 
 
 def clamp_max(x: Float[ArrayLike, "*shape"], max_val: Scalar) -> Float[Array, "*shape"]:
     r"""Upper-bound ``x`` at ``max_val``: $x$ where $x < \text{max}$, else ``max_val``."""
     x = float_array(x, "x")
-    _check_value(max_val, "max_val")
+    check_value(max_val, "max_val")
     return jnp.where(x < max_val, x, jnp.asarray(max_val, dtype=x.dtype))
 
 
@@ -190,7 +160,7 @@ def binarize(data: Float[ArrayLike, "*shape"], threshold: Scalar = 0.5) -> Float
     A piecewise-constant map: its gradient is zero (use :func:`ngcx.activations.threshold`
     for a straight-through step)."""
     data = float_array(data, "data")
-    _check_value(threshold, "threshold")
+    check_value(threshold, "threshold")
     return (data > threshold).astype(data.dtype)
 
 
