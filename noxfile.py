@@ -1,12 +1,20 @@
-"""Sessions: ``tests``, ``lint``, ``typecheck``, ``multidevice``, ``docs``, ``notebooks``
-(``.ci/run`` runs them all)."""
+"""Sessions: ``tests``, ``lint``, ``typecheck``, ``multidevice``, ``docs``, ``notebooks``,
+``floors`` (``.ci/run`` runs them all)."""
 
 from pathlib import Path
 
 import nox
 
 
-nox.options.sessions = ["tests", "lint", "typecheck", "multidevice", "docs", "notebooks"]
+nox.options.sessions = [
+    "tests",
+    "lint",
+    "typecheck",
+    "multidevice",
+    "docs",
+    "notebooks",
+    "floors",
+]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
 
@@ -48,17 +56,58 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the documentation site (mkdocs-material + mkdocstrings) with ``--strict``:
-    a broken link, a missing page or an unresolvable API reference fails the build."""
-    session.install("-e", ".[docs]")
-    session.run(
-        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
-    )
+    """Build the documentation site (mkdocs-material + mkdocstrings) with ``--strict`` (a
+    broken link, a missing page or an unresolvable API reference fails the build) and check
+    it (``docs/check_site.py``: constructors shown, no script from another host, no private
+    module name). The tutorials are rendered with their outputs: ``notebooks/execute.py``
+    runs first and executes only the notebooks whose inputs changed since their last run
+    (so with ``notebooks`` in the same CI run they execute once)."""
+    session.install("-e", ".[docs,notebooks]")
+    session.run("python", "notebooks/execute.py")
+    site = str(Path(session.create_tmp()) / "site")
+    session.run("mkdocs", "build", "--strict", "--site-dir", site)
+    session.run("python", "docs/check_site.py", site)
 
 
 @nox.session(python=PYTHON)
 def notebooks(session: nox.Session) -> None:
-    """Execute every tutorial notebook (jupytext scripts in ``notebooks/``) with nbclient;
-    each must run without error in under two minutes."""
+    """Execute every tutorial notebook (jupytext scripts in ``notebooks/``, each paired with
+    its ``.ipynb``) with nbclient; each must run without error in under two minutes. An
+    up-to-date execution (same scripts, sources and library versions, e.g. by the ``docs``
+    session) is reused; ``nox -s notebooks -- --force`` runs them all again."""
     session.install("-e", ".[notebooks]")
     session.run("python", "notebooks/execute.py", *session.posargs)
+
+
+# What the ``floors`` session runs when given no arguments: the modules that exercise the APIs
+# the floors were raised for (equinox and jax internals, jax.shard_map, jax.enable_x64, conv
+# padding, optax, the plots, scikit-learn and scipy references, serialisation), ~3 min.
+FLOORS_TESTS = (
+    "tests/test_design.py",
+    "tests/test_params_lif.py",
+    "tests/test_plasticity.py",
+    "tests/test_pcn.py",
+    "tests/test_flat.py",
+    "tests/test_cells.py",
+    "tests/test_synapses_extra.py",
+    "tests/test_metrics.py",
+    "tests/test_io.py",
+)
+
+
+@nox.session(python=PYTHON)
+def floors(session: nox.Session) -> None:
+    """The tests at the lowest versions ``pyproject.toml`` allows: every direct dependency
+    and ``test`` extra pinned to its ``>=`` floor (``.ci/lowest_constraints.py``; transitive
+    ones are left to pip), then a representative subset and the 4-device tests.
+    ``nox -s floors -- tests`` runs the whole suite (~11 min) instead of the subset."""
+    constraints = Path(session.create_tmp()) / "floors.txt"
+    session.run("python", ".ci/lowest_constraints.py", "--extra", "test", "-o", str(constraints))
+    session.install("-c", str(constraints), "-e", ".[test]")
+    session.run("python", "-m", "pip", "check")
+    session.run("python", "-m", "pip", "freeze", "--requirement", str(constraints))
+    paths = session.posargs or FLOORS_TESTS
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *paths)
+    if not session.posargs:
+        env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
+        session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/multidevice", env=env)

@@ -1,9 +1,14 @@
 """Test configuration: strict promotion rules, a PRNG-key fixture, hypothesis profile."""
 
+import os
+
 import jax
 import pytest
 from hypothesis import settings
 
+
+# the CLI's persistent compilation cache never writes to the user's cache from the tests
+os.environ.setdefault("NGCX_COMPILE_CACHE", "0")
 
 jax.config.update("jax_numpy_rank_promotion", "raise")
 jax.config.update("jax_numpy_dtype_promotion", "strict")

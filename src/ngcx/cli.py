@@ -6,7 +6,18 @@ trains the convolutional predictive coding model (:func:`ngcx.train.train_conv_p
 ``ngcx train snn-stdp`` trains a Diehl & Cook spiking network with STDP and
 ``ngcx train snn-surrogate`` a two-layer LIF network by surrogate-gradient BPTT
 (:mod:`ngcx.train_snn`). Every training command writes ``metrics.json``, a checkpoint and
-its plots to ``--out``.
+its plots to ``--out`` (without matplotlib, one warning line and no plots; the run still
+succeeds).
+
+Output: one result line per epoch on stdout. On a terminal a progress bar runs on stderr;
+piped or redirected, there is no bar (no carriage returns in a log) and each epoch line
+ends with the elapsed and estimated remaining time. A ``compiling...`` line comes before
+the first step, and estimates leave the compilation out; ``--no-progress`` prints only the
+epoch lines. Training commands use JAX's persistent compilation cache, in the user cache
+directory (``$XDG_CACHE_HOME/ngcx/jax``, by default ``~/.cache/ngcx/jax``;
+``$NGCX_COMPILE_CACHE`` names another folder, or ``0`` turns it off), so a repeat run
+loads its compiled steps instead of compiling them; ``--no-compile-cache`` turns it off
+for one run.
 
 ``ngcx demo [--out DIR]`` evaluates every activation and surrogate on a grid, checks that
 each carried derivative equals ``jax.grad`` through the function, prints a table and
@@ -24,17 +35,16 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-from tqdm import tqdm
+from ._compile_cache import compile_cache, default_cache_dir
+from ._plotting import MISSING as _PLOTS_MISSING
 
-from . import activations, surrogates
-from ._runs import NonFiniteError
-from .train import ConvPCConfig, PCNConfig, train_conv_pc, train_pcn
-from .train_snn import SNNSTDPConfig, SNNSurrogateConfig, train_snn_stdp, train_snn_surrogate
+
+# JAX, numpy and the trainers are imported only by the command that runs, so that
+# ``ngcx --help`` (and a mistyped command) answers at once
+if TYPE_CHECKING:
+    import numpy as np
 
 
 _DEMO_ACTIVATIONS = [
@@ -44,6 +54,13 @@ _DEMO_ACTIVATIONS = [
 
 
 def _demo(out: Path) -> dict:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    from tqdm import tqdm
+
+    from . import activations, surrogates
+
     out.mkdir(parents=True, exist_ok=True)
     grid = jnp.linspace(-3.0, 3.0, 241)
     report: dict = {"activations": {}, "surrogates": {}}
@@ -51,7 +68,8 @@ def _demo(out: Path) -> dict:
     names = [("act", n) for n in _DEMO_ACTIVATIONS] + [
         ("surr", n) for n in surrogates.SURROGATES if n not in ("ste", "superspike")
     ]
-    for kind, name in tqdm(names, desc="evaluating", unit="fn"):
+    bar = sys.stderr.isatty()  # a bar on a terminal only: no carriage returns in a log
+    for kind, name in tqdm(names, desc="evaluating", unit="fn", disable=not bar):
         if kind == "act":
             args = (0.5,) if name == "threshold_soft" else ()
             fx, dfx = activations.create_function(name)
@@ -80,7 +98,7 @@ def _plot_demo(out: Path, grid: np.ndarray, curves: dict) -> None:
     try:
         import matplotlib.pyplot as plt
     except ImportError:  # plots are an optional extra
-        print("matplotlib not installed: skipping plots (pip install 'ngcx[plots]')")
+        print(_PLOTS_MISSING, file=sys.stderr)
         return
     for key, title, fname in (
         ("act", "activations (solid) and their derivatives (dashed)", "activations.png"),
@@ -100,14 +118,58 @@ def _plot_demo(out: Path, grid: np.ndarray, curves: dict) -> None:
         plt.close(fig)
 
 
-def build_parser() -> argparse.ArgumentParser:
+_MODELS = {
+    "pcn": "discriminative predictive coding network on digits",
+    "conv-pc": "convolutional predictive coding on 16x16 digits",
+    "snn-stdp": "Diehl & Cook spiking network (trace STDP) on digits",
+    "snn-surrogate": "two-layer LIF network trained by surrogate-gradient BPTT on digits",
+}
+
+
+def build_parser(only: str | None = "all") -> argparse.ArgumentParser:
+    """The argument parser of the ``ngcx`` command. `only` names the training command
+    whose options are added (``"all"``, the default: every one; ``None``: none, enough
+    for ``ngcx --help`` and ``ngcx train --help``): the options come from the trainers'
+    config dataclasses, and :func:`main` imports only the trainer it runs."""
     parser = argparse.ArgumentParser(prog="ngcx", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="evaluate activations and surrogates, write plots")
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
     train = sub.add_parser("train", help="train a flagship model on embedded data")
     models = train.add_subparsers(dest="model", required=True)
-    pcn = models.add_parser("pcn", help="discriminative predictive coding network on digits")
+    adders = {
+        "pcn": _add_pcn_options,
+        "conv-pc": _add_conv_pc_options,
+        "snn-stdp": _add_snn_stdp_options,
+        "snn-surrogate": _add_snn_surrogate_options,
+    }
+    for name, text in _MODELS.items():
+        model = models.add_parser(name, help=text)
+        if only in ("all", name):
+            adders[name](model)
+            _add_run_options(model)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-plots", action="store_true", help="write no plots")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="print only the per-epoch results (no progress bar, compilation notice or timings)",
+    )
+    parser.add_argument(
+        "--no-compile-cache",
+        action="store_true",
+        help="do not use JAX's persistent compilation cache (default: on, in "
+        "$XDG_CACHE_HOME/ngcx/jax or ~/.cache/ngcx/jax; $NGCX_COMPILE_CACHE sets another "
+        "folder, or 0 for off)",
+    )
+
+
+def _add_pcn_options(pcn: argparse.ArgumentParser) -> None:
+    from .train import PCNConfig
+
     defaults = PCNConfig()
     pcn.add_argument("--out", default=defaults.out, help="output folder (default runs/pcn)")
     pcn.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -123,9 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     pcn.add_argument(
         "--devices", type=int, default=None, help="data-parallel devices (default: all local)"
     )
-    pcn.add_argument("--no-plots", action="store_true")
-    pcn.add_argument("--no-progress", action="store_true")
-    cpc = models.add_parser("conv-pc", help="convolutional predictive coding on 16x16 digits")
+
+
+def _add_conv_pc_options(cpc: argparse.ArgumentParser) -> None:
+    from .train import ConvPCConfig
+
     cdef = ConvPCConfig()
     cpc.add_argument("--out", default=cdef.out, help="output folder (default runs/conv-pc)")
     cpc.add_argument("--epochs", type=int, default=cdef.epochs)
@@ -137,28 +201,28 @@ def build_parser() -> argparse.ArgumentParser:
     cpc.add_argument("--gamma", type=float, default=cdef.gamma, help="sparsity (laplacian)")
     cpc.add_argument("--eta", type=float, default=cdef.eta)
     cpc.add_argument("--seed", type=int, default=cdef.seed)
-    cpc.add_argument("--no-plots", action="store_true")
-    cpc.add_argument("--no-progress", action="store_true")
-    _add_config_parser(
-        models, "snn-stdp", SNNSTDPConfig, "Diehl & Cook spiking network (trace STDP) on digits"
-    )
-    _add_config_parser(
-        models,
-        "snn-surrogate",
-        SNNSurrogateConfig,
-        "two-layer LIF network trained by surrogate-gradient BPTT on digits",
-        choices={"surrogate": sorted(surrogates.SURROGATES), "encoding": ["current", "poisson"]},
-    )
-    return parser
 
 
-def _add_config_parser(
-    models: Any, name: str, config_cls: type, help: str, choices: dict | None = None
+def _add_snn_stdp_options(parser: argparse.ArgumentParser) -> None:
+    from .train_snn import SNNSTDPConfig
+
+    _add_config_options(parser, SNNSTDPConfig)
+
+
+def _add_snn_surrogate_options(parser: argparse.ArgumentParser) -> None:
+    from .surrogates import SURROGATES
+    from .train_snn import SNNSurrogateConfig
+
+    choices = {"surrogate": sorted(SURROGATES), "encoding": ["current", "poisson"]}
+    _add_config_options(parser, SNNSurrogateConfig, choices)
+
+
+def _add_config_options(
+    parser: argparse.ArgumentParser, config_cls: type, choices: dict | None = None
 ) -> None:
     """A sub-command whose options are the fields of a config dataclass (``--field-name``,
     typed and defaulted from the dataclass; a bool field is a ``--flag``/``--no-flag``
     pair; ``plots`` becomes ``--no-plots``; a field's ``metadata["help"]`` is its help)."""
-    parser = models.add_parser(name, help=help)
     defaults = config_cls()
     choices = choices or {}
     for field in dataclasses.fields(config_cls):
@@ -183,8 +247,6 @@ def _add_config_parser(
             choices=choices.get(field.name),
             help=text,
         )
-    parser.add_argument("--no-plots", action="store_true")
-    parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(config_cls=config_cls)
 
 
@@ -202,6 +264,8 @@ def _train_from_config(args: argparse.Namespace, train: Any) -> int:
 
 
 def _train_conv_pc(args: argparse.Namespace) -> int:
+    from .train import ConvPCConfig, train_conv_pc
+
     config = ConvPCConfig(
         n_features=args.features,
         kernel=args.kernel,
@@ -226,6 +290,8 @@ def _train_conv_pc(args: argparse.Namespace) -> int:
 
 
 def _train_pcn(args: argparse.Namespace) -> int:
+    from .train import PCNConfig, train_pcn
+
     config = PCNConfig(
         sizes=(64, *args.hidden, 10),
         T=args.T,
@@ -258,12 +324,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a command line writes its plots to files: a non-interactive backend unless the user
     # chose one (ngcx.viz itself never changes the backend)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_model_named(argv))
     args = parser.parse_args(argv)
     out = Path(args.out) if getattr(args, "out", None) is not None else None
     fresh = out is not None and not out.exists()
+    from ._runs import NonFiniteError
+
+    cache = None if getattr(args, "no_compile_cache", True) else default_cache_dir()
     try:
-        return _run(args)
+        with compile_cache(cache):
+            return _run(args)
     except NonFiniteError as err:
         print(f"ngcx: error: {err}", file=sys.stderr)
         return 3
@@ -273,6 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = " ".join(str(err).split())
         parser.exit(2, f"ngcx: error: {message}\n")
     return 2  # pragma: no cover - parser.exit raises
+
+
+def _model_named(argv: Sequence[str]) -> str | None:
+    """The model of ``ngcx train MODEL ...`` (the second word that is not an option), whose
+    options the parser then needs; ``None`` for any other command line."""
+    words = [a for a in argv if not a.startswith("-")]
+    return words[1] if len(words) > 1 and words[0] == "train" else None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -287,8 +365,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "train" and args.model == "conv-pc":
         return _train_conv_pc(args)
     if args.command == "train" and args.model == "snn-stdp":
+        from .train_snn import train_snn_stdp
+
         return _train_from_config(args, train_snn_stdp)
     if args.command == "train" and args.model == "snn-surrogate":
+        from .train_snn import train_snn_surrogate
+
         return _train_from_config(args, train_snn_surrogate)
     return 2  # pragma: no cover - argparse rejects unknown commands
 

@@ -22,10 +22,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm import tqdm
 
 from . import io, plasticity
 from ._flat import FlatStep
+from ._plotting import viz_or_warn
+from ._progress import Progress
 from ._runs import NonFiniteError, check_fields, check_finite_epoch, prepare_out
 from .data import load_digits, train_test_split
 from .models import PCN, ConvPC, upsample
@@ -217,41 +218,43 @@ def train_pcn(config: PCNConfig = PCNConfig(), progress: bool = True) -> dict[st
     if n_batches == 0:
         raise ValueError(f"`batch_size` {config.batch_size} exceeds the {len(x_train)} samples.")
     history: dict[str, list[float]] = {"energy": [], "train_acc": [], "test_acc": []}
-    bar = tqdm(total=config.epochs * n_batches, disable=not progress, unit="batch", desc="pcn")
-    for epoch in range(config.epochs):
-        order = rng.permutation(len(x_train))
-        energies = []
-        for b in range(n_batches):
-            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            xb, yb = jnp.asarray(x_train[idx]), jnp.asarray(onehot[idx])
-            if parallel is not None:
-                xb, yb = parallel.shard_batch(xb, yb)
-            metrics = trainer(xb, yb)
-            energies.append(metrics.energy)
-            bar.update(1)
-        model = trainer.state[0]
-        check_finite_epoch("energy", energies, model.synapses, epoch, where="pcn")
-        energy = float(np.mean(jax.device_get(energies)))
-        train_acc, _ = _accuracy(predict, model, x_train, y_train)
-        test_acc, _ = _accuracy(predict, model, x_test, y_test)
-        history["energy"].append(energy)
-        history["train_acc"].append(train_acc)
-        history["test_acc"].append(test_acc)
-        message = (
-            f"epoch {epoch + 1:3d}/{config.epochs}  energy {energy:.4f}  "
-            f"train acc {train_acc:.4f}  test acc {test_acc:.4f}"
-        )
-        bar.write(message) if progress else print(message)
-    bar.close()
+    bar = Progress("pcn", config.epochs * n_batches, unit="batch", enabled=progress)
+    bar.start()
+    try:
+        for epoch in range(config.epochs):
+            order = rng.permutation(len(x_train))
+            energies = []
+            for b in range(n_batches):
+                idx = order[b * config.batch_size : (b + 1) * config.batch_size]
+                xb, yb = jnp.asarray(x_train[idx]), jnp.asarray(onehot[idx])
+                if parallel is not None:
+                    xb, yb = parallel.shard_batch(xb, yb)
+                metrics = trainer(xb, yb)
+                energies.append(metrics.energy)
+                bar.update(1)
+            model = trainer.state[0]
+            check_finite_epoch("energy", energies, model.synapses, epoch, where="pcn")
+            energy = float(np.mean(jax.device_get(energies)))
+            train_acc, _ = _accuracy(predict, model, x_train, y_train)
+            test_acc, _ = _accuracy(predict, model, x_test, y_test)
+            history["energy"].append(energy)
+            history["train_acc"].append(train_acc)
+            history["test_acc"].append(test_acc)
+            message = (
+                f"epoch {epoch + 1:3d}/{config.epochs}  energy {energy:.4f}  "
+                f"train acc {train_acc:.4f}  test acc {test_acc:.4f}"
+            )
+            bar.epoch(message)
+    finally:
+        bar.close()
     _, test_pred = _accuracy(predict, model, x_test, y_test)
     results = finish_classifier(
         "pcn", config, model, history, y_test, test_pred, start, trainer.compilations,
         devices=1 if parallel is None else parallel.n_devices,
     )  # fmt: skip
     cmatrix = np.asarray(results["confusion_matrix"])
-    if config.plots:
-        from . import viz
-
+    viz = viz_or_warn() if config.plots else None
+    if viz is not None:
         viz.plot_learning_curve(
             {
                 "energy": history["energy"],
@@ -329,30 +332,34 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
     if n_batches == 0:
         raise ValueError(f"`batch_size` {config.batch_size} exceeds the {len(x_train)} samples.")
     history: dict[str, list[float]] = {"recon_error": [], "test_recon_error": [], "energy": []}
-    bar = tqdm(total=config.epochs * n_batches, disable=not progress, unit="batch", desc="conv-pc")
-    for epoch in range(config.epochs):
-        order = rng.permutation(len(x_train))
-        errs, energies = [], []
-        for b in range(n_batches):
-            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            metrics = trainer(jnp.asarray(x_train[idx]))
-            errs.append(metrics.recon_error)
-            energies.append(metrics.energy)
-            bar.update(1)
-        model = trainer.state[0]
-        check_finite_epoch("energy", energies, model.synapse, epoch, where="conv-pc")
-        test_err = float(
-            jnp.sum(jnp.square(reconstruct(model, jnp.asarray(x_test)) - x_test)) / len(x_test)
-        )
-        history["recon_error"].append(float(np.mean(jax.device_get(errs))))
-        history["energy"].append(float(np.mean(jax.device_get(energies))))
-        history["test_recon_error"].append(test_err)
-        message = (
-            f"epoch {epoch + 1:3d}/{config.epochs}  recon error {history['recon_error'][-1]:.4f}"
-            f"  test {test_err:.4f}  energy {history['energy'][-1]:.4f}"
-        )
-        bar.write(message) if progress else print(message)
-    bar.close()
+    bar = Progress("conv-pc", config.epochs * n_batches, unit="batch", enabled=progress)
+    bar.start()
+    try:
+        for epoch in range(config.epochs):
+            order = rng.permutation(len(x_train))
+            errs, energies = [], []
+            for b in range(n_batches):
+                idx = order[b * config.batch_size : (b + 1) * config.batch_size]
+                metrics = trainer(jnp.asarray(x_train[idx]))
+                errs.append(metrics.recon_error)
+                energies.append(metrics.energy)
+                bar.update(1)
+            model = trainer.state[0]
+            check_finite_epoch("energy", energies, model.synapse, epoch, where="conv-pc")
+            test_err = float(
+                jnp.sum(jnp.square(reconstruct(model, jnp.asarray(x_test)) - x_test)) / len(x_test)
+            )
+            history["recon_error"].append(float(np.mean(jax.device_get(errs))))
+            history["energy"].append(float(np.mean(jax.device_get(energies))))
+            history["test_recon_error"].append(test_err)
+            message = (
+                f"epoch {epoch + 1:3d}/{config.epochs}  recon error "
+                f"{history['recon_error'][-1]:.4f}  test {test_err:.4f}  "
+                f"energy {history['energy'][-1]:.4f}"
+            )
+            bar.epoch(message)
+    finally:
+        bar.close()
     first, last = history["recon_error"][0], history["recon_error"][-1]
     results = {
         "model": "conv-pc",
@@ -365,9 +372,8 @@ def train_conv_pc(config: ConvPCConfig = ConvPCConfig(), progress: bool = True) 
     }
     io.save(out / "model.ckpt", model, config=results["config"])
     (out / "metrics.json").write_text(json.dumps(results, indent=2, allow_nan=False))
-    if config.plots:
-        from . import viz
-
+    viz = viz_or_warn() if config.plots else None
+    if viz is not None:
         viz.plot_filters(model.synapse.weights, out / "filters.png")
         sample = jnp.asarray(x_test[:10])
         viz.plot_reconstructions(sample, reconstruct(model, sample), out / "reconstructions.png")

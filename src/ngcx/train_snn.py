@@ -25,10 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm import tqdm
 
 from . import learning
 from ._flat import FlatStep
+from ._plotting import viz_or_warn
+from ._progress import Progress
 from ._runs import check_fields, check_finite_epoch, prepare_out
 from .models import DiehlCook, SurrogateSNN
 from .surrogates import SURROGATES
@@ -147,36 +148,37 @@ def train_snn_stdp(
     parallel = _parallel(config.devices, None)
     rng = np.random.default_rng(config.seed)
     history: dict[str, list[float]] = {"spikes_per_sample": [], "train_acc": [], "test_acc": []}
-    bar = tqdm(
-        total=config.epochs * len(x_train), disable=not progress, unit="sample", desc="snn-stdp"
-    )
-    for epoch in range(config.epochs):
-        counts = []
-        keys = jax.random.split(jax.random.fold_in(key, epoch), len(x_train))
-        for i, idx in enumerate(rng.permutation(len(x_train))):
-            counts.append(trainer(jnp.asarray(x_train[idx]), keys[i]))
-            bar.update(1)
-        model = trainer.state[0]
-        check_finite_epoch("spike count", counts, model.W, epoch, where="snn-stdp")
-        acc = _stdp_accuracy(
-            model,
-            x_train,
-            y_train,
-            x_test,
-            y_test,
-            jax.random.fold_in(key, 10_000 + epoch),
-            parallel,
-        )
-        history["spikes_per_sample"].append(float(np.mean(jax.device_get(counts))))
-        history["train_acc"].append(acc["train_acc"])
-        history["test_acc"].append(acc["test_acc"])
-        message = (
-            f"epoch {epoch + 1:3d}/{config.epochs}  spikes/sample "
-            f"{history['spikes_per_sample'][-1]:.2f}  train acc {acc['train_acc']:.4f}  "
-            f"test acc {acc['test_acc']:.4f}"
-        )
-        bar.write(message) if progress else print(message)
-    bar.close()
+    bar = Progress("snn-stdp", config.epochs * len(x_train), unit="sample", enabled=progress)
+    bar.start()
+    try:
+        for epoch in range(config.epochs):
+            counts = []
+            keys = jax.random.split(jax.random.fold_in(key, epoch), len(x_train))
+            for i, idx in enumerate(rng.permutation(len(x_train))):
+                counts.append(trainer(jnp.asarray(x_train[idx]), keys[i]))
+                bar.update(1)
+            model = trainer.state[0]
+            check_finite_epoch("spike count", counts, model.W, epoch, where="snn-stdp")
+            acc = _stdp_accuracy(
+                model,
+                x_train,
+                y_train,
+                x_test,
+                y_test,
+                jax.random.fold_in(key, 10_000 + epoch),
+                parallel,
+            )
+            history["spikes_per_sample"].append(float(np.mean(jax.device_get(counts))))
+            history["train_acc"].append(acc["train_acc"])
+            history["test_acc"].append(acc["test_acc"])
+            message = (
+                f"epoch {epoch + 1:3d}/{config.epochs}  spikes/sample "
+                f"{history['spikes_per_sample'][-1]:.2f}  train acc {acc['train_acc']:.4f}  "
+                f"test acc {acc['test_acc']:.4f}"
+            )
+            bar.epoch(message)
+    finally:
+        bar.close()
     results = finish_classifier(
         "snn-stdp", config, model, history, y_test, acc["pred_test"], start,
         trainer.compilations, mean_test_spikes=acc["mean_test_spikes"],
@@ -184,9 +186,8 @@ def train_snn_stdp(
         devices=1 if parallel is None else parallel.n_devices,
     )  # fmt: skip
     cmatrix = np.asarray(results["confusion_matrix"])
-    if config.plots:
-        from . import viz
-
+    viz = viz_or_warn() if config.plots else None
+    if viz is not None:
         _, _, rec = eqx.filter_jit(lambda m, s, x, k: m.train_sample(s, x, k, record=True))(
             model, trainer.state[1], jnp.asarray(x_test[0]), jax.random.fold_in(key, 99_999)
         )
@@ -345,36 +346,37 @@ def train_snn_surrogate(
     if n_batches == 0:
         raise ValueError(f"`batch_size` {config.batch_size} exceeds the {len(x_train)} samples.")
     history: dict[str, list[float]] = {"loss": [], "train_acc": [], "test_acc": []}
-    bar = tqdm(
-        total=config.epochs * n_batches, disable=not progress, unit="batch", desc="snn-surrogate"
-    )
+    bar = Progress("snn-surrogate", config.epochs * n_batches, unit="batch", enabled=progress)
 
     def accuracy(m, x, y, k):
         return float((np.asarray(predict(m, jnp.asarray(x), k)) == y).mean())
 
-    for epoch in range(config.epochs):
-        order = rng.permutation(len(x_train))
-        losses = []
-        ekey = jax.random.fold_in(key, epoch)
-        for b in range(n_batches):
-            idx = order[b * config.batch_size : (b + 1) * config.batch_size]
-            xb, yb = jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx])
-            if parallel is not None:
-                xb, yb = parallel.shard_batch(xb, yb)
-            losses.append(trainer(xb, yb, jax.random.fold_in(ekey, b)))
-            bar.update(1)
-        model = trainer.state[0]
-        check_finite_epoch("loss", losses, (model.W1, model.W2), epoch, where="snn-surrogate")
-        ak = jax.random.fold_in(key, 10_000 + epoch)
-        history["loss"].append(float(np.mean(jax.device_get(losses))))
-        history["train_acc"].append(accuracy(model, x_train, y_train, ak))
-        history["test_acc"].append(accuracy(model, x_test, y_test, ak))
-        message = (
-            f"epoch {epoch + 1:3d}/{config.epochs}  loss {history['loss'][-1]:.4f}  "
-            f"train acc {history['train_acc'][-1]:.4f}  test acc {history['test_acc'][-1]:.4f}"
-        )
-        bar.write(message) if progress else print(message)
-    bar.close()
+    bar.start()
+    try:
+        for epoch in range(config.epochs):
+            order = rng.permutation(len(x_train))
+            losses = []
+            ekey = jax.random.fold_in(key, epoch)
+            for b in range(n_batches):
+                idx = order[b * config.batch_size : (b + 1) * config.batch_size]
+                xb, yb = jnp.asarray(x_train[idx]), jnp.asarray(y_train[idx])
+                if parallel is not None:
+                    xb, yb = parallel.shard_batch(xb, yb)
+                losses.append(trainer(xb, yb, jax.random.fold_in(ekey, b)))
+                bar.update(1)
+            model = trainer.state[0]
+            check_finite_epoch("loss", losses, (model.W1, model.W2), epoch, where="snn-surrogate")
+            ak = jax.random.fold_in(key, 10_000 + epoch)
+            history["loss"].append(float(np.mean(jax.device_get(losses))))
+            history["train_acc"].append(accuracy(model, x_train, y_train, ak))
+            history["test_acc"].append(accuracy(model, x_test, y_test, ak))
+            message = (
+                f"epoch {epoch + 1:3d}/{config.epochs}  loss {history['loss'][-1]:.4f}  "
+                f"train acc {history['train_acc'][-1]:.4f}  test acc {history['test_acc'][-1]:.4f}"
+            )
+            bar.epoch(message)
+    finally:
+        bar.close()
     pred = np.asarray(predict(model, jnp.asarray(x_test), jax.random.fold_in(key, 99_999)))
     results = finish_classifier(
         "snn-surrogate", config, model, history, y_test, pred, start, trainer.compilations,
@@ -382,9 +384,8 @@ def train_snn_surrogate(
         learn_dynamics=config.learn_dynamics, dynamics=_dynamics_summary(model),
     )  # fmt: skip
     cmatrix = np.asarray(results["confusion_matrix"])
-    if config.plots:
-        from . import viz
-
+    viz = viz_or_warn() if config.plots else None
+    if viz is not None:
         viz.plot_learning_curve(
             {
                 "loss": history["loss"],

@@ -291,9 +291,9 @@ class RAFSRM(AbstractSpikingCell):
     \\ -\omega/\tau_w & b/\tau_w\end{pmatrix}$, for the input-driven part $(j_v, j_w)$
     (each evaluation adds the pulse $\tfrac{\Delta t}{\tau_w} j$ to $j_w$) and for the
     summed reset kernels $(\eta_v, \eta_w)$. The potential is $v = j_v + \eta_v$; a spike
-    where $v > $ ``thr`` adds the reset kernel that puts $(v, w)$ at (``v_reset``,
-    ``w_reset``). This is exactly the resonate-and-fire neuron with reset, driven by the
-    current pulses.
+    where $v > \theta$ (``thr`` $\theta$) adds the reset kernel that puts $(v, w)$ at
+    (``v_reset``, ``w_reset``). This is exactly the resonate-and-fire neuron with reset,
+    driven by the current pulses.
 
     **Differences from ngc-learn 3.2.** (1) ngc-learn's reset kernel is the free oscillation
     from (``v_reset``, ``w_reset``) *without its damping* (it computes $e^{-\gamma s}$ and
