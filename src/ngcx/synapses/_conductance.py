@@ -20,7 +20,7 @@ exactly for any ``dt``.
 
 **Differences from ngc-learn 3.2:** ngc-learn integrates with forward Euler (an error of
 order $\Delta t/\tau$ per step); its double-exponential kernel is not normalised (its
-``A = 1`` is marked FIXME: the peak is below $\bar g w$), and its alpha kernel adds
+scale is left at ``A = 1``, so the peak is below $\bar g w$), and its alpha kernel adds
 $h$ once per step whatever ``dt`` (peak $\bar g w \tau_d/(e\,\Delta t)$); without a
 reversal potential it returns $-r g$, an inhibitory current for every synapse, where ngcx
 returns the current-based $r g$ (the sign is the weights'); and its ``p_conn`` is passed
@@ -353,7 +353,7 @@ class DoubleExpSynapse(AbstractConductanceSynapse):
     ($A$ as in the module docstring; $\tau_r < \tau_d$). Stepped exactly:
     $h \leftarrow h\,a_r$, $g \leftarrow g\,a_d + h\,\frac{a_d - a_r}{1/\tau_r - 1/\tau_d}$
     ($a_x = e^{-\Delta t/\tau_x}$), then the jump of $h$.
-    ngc-learn leaves $A = 1$ (FIXME in its source) and integrates with Euler.
+    ngc-learn leaves the scale at $A = 1$ (unnormalised) and integrates with Euler.
     """
 
     weights: Float[Array, "n_in n_out"]
