@@ -21,7 +21,7 @@ import numpy as np
 
 from ngcx import FlatStep
 from ngcx.models import PCN
-from ngcx.train import pcn_trainer
+from ngcx.training import pcn_trainer
 
 
 IN, OUT, T, TAU, DT, ETA = 64, 10, 20, 20.0, 1.0, 1e-3

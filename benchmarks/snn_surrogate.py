@@ -5,7 +5,7 @@ written here with the same maths, same data, same process.
     python benchmarks/snn_surrogate.py               # batches 64 and 256
     python benchmarks/snn_surrogate.py --batches 1024 --repeats 9
 
-ngcx is ``ngcx.train_snn.surrogate_trainer`` over ``ngcx.models.SurrogateSNN``; the twin
+ngcx is ``ngcx.training.surrogate_trainer`` over ``ngcx.models.SurrogateSNN``; the twin
 writes the LIF recursion, the arctan spike (a ``jax.custom_jvp``) and Adam by hand. Prints
 ms per training step for both and the ratio ngcx / twin.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import optax
 
 from ngcx.models import SurrogateSNN
-from ngcx.train_snn import surrogate_trainer
+from ngcx.training import surrogate_trainer
 
 
 IN, HID, OUT, T, TAU, DT, LR, ALPHA, SCALE = 64, 128, 10, 25, 5.0, 1.0, 2e-3, 2.0, 10.0

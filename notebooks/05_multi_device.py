@@ -2,6 +2,11 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -27,7 +32,7 @@ import numpy as np  # noqa: E402
 
 from ngcx.models import PCN  # noqa: E402
 from ngcx.parallel import DataParallel  # noqa: E402
-from ngcx.train import pcn_trainer  # noqa: E402
+from ngcx.training import pcn_trainer  # noqa: E402
 
 
 print(jax.devices())

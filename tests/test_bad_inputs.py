@@ -122,7 +122,7 @@ def test_diehl_cook_names_x():
         (["train", "snn-stdp", "--test-fraction", "0"], "--test-fraction"),
         (["train", "snn-stdp", "--wnorm", "-5"], "--wnorm"),
         (["train", "snn-stdp", "--A-minus", "-1"], "--A-minus"),
-        (["train", "snn-surrogate", "--lr", "inf"], "--lr"),
+        (["train", "snn-surrogate", "--eta", "inf"], "--eta"),
         (["train", "snn-surrogate", "--test-fraction", "1"], "--test-fraction"),
     ],
 )
@@ -158,7 +158,7 @@ def test_cli_non_finite_training_exits_3_naming_epoch_and_batch(tmp_path, capsys
 
     out = tmp_path / "run"
     code = cli.main(
-        ["train", "pcn", "--eta", "1e9", "--epochs", "1", "--hidden", "8", "--T", "2",
+        ["train", "pcn", "--eta", "1e9", "--optim-type", "sgd", "--epochs", "1", "--hidden", "8", "--T", "2",
          "--out", str(out), "--no-plots", "--no-progress"]
     )  # fmt: skip
     assert code == 3
@@ -179,9 +179,11 @@ def test_run_checks_name_the_bad_parameter():
 
 
 def test_training_api_leaves_no_folder_for_an_invalid_model_argument(tmp_path):
-    from ngcx.train import PCNConfig, train_pcn
+    from ngcx.training import PCNConfig, PCNTask, fit
 
     out = tmp_path / "run"
     with pytest.raises(ValueError, match="act_fx"):
-        train_pcn(PCNConfig(act_fx="softmax", out=str(out), epochs=1), progress=False)
+        fit(PCNTask(), PCNConfig(act_fx="nope", out=str(out), epochs=1), progress=False)
+    with pytest.raises(ValueError, match="hidden"):
+        fit(PCNTask(), PCNConfig(hidden=(0,), out=str(out), epochs=1), progress=False)
     assert not out.exists()

@@ -8,7 +8,7 @@ import pytest
 
 from ngcx import io, viz
 from ngcx.models import ConvPC, upsample
-from ngcx.train import ConvPCConfig, train_conv_pc
+from ngcx.training import ConvPCConfig, ConvPCTask, fit
 
 
 @pytest.fixture
@@ -75,11 +75,13 @@ def test_upsample_and_errors(getkey):
 def test_train_conv_pc_writes_outputs_and_error_falls(tmp_path):
     config = ConvPCConfig(epochs=4, T=20, out=str(tmp_path))
     with jax.numpy_dtype_promotion("standard"):
-        results = train_conv_pc(config, progress=False)
+        result = fit(ConvPCTask(), config, progress=False)
     saved = json.loads((tmp_path / "metrics.json").read_text())
     h = saved["history"]["recon_error"]
     assert len(h) == 4 and h[-1] < h[0] / 3 and saved["step_compilations"] == 1
-    assert results["recon_error_drop"] == pytest.approx(h[0] / h[-1])
+    assert result.final["test_recon_error"] == pytest.approx(
+        saved["history"]["test_recon_error"][-1]
+    )
     for name in ("filters.png", "reconstructions.png", "learning_curve.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
     like = ConvPC((16, 16, 1), 8, key=jax.random.key(3), T=config.T)  # the saved configuration

@@ -6,7 +6,7 @@ import pytest
 
 from ngcx import FlatStep
 from ngcx.models import PCN
-from ngcx.train import pcn_trainer
+from ngcx.training import pcn_trainer
 
 
 def test_flat_step_runs_compiles_once_and_exposes_state():

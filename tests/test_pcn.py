@@ -10,7 +10,8 @@ import pytest
 from ngcx import io
 from ngcx.models import PCN
 from ngcx.simulation import simulate
-from ngcx.train import PCNConfig, confusion_matrix, make_pcn_step, train_pcn
+from ngcx.training import PCNConfig, PCNTask, fit
+from ngcx.training._classifier import confusion_matrix
 
 
 @pytest.fixture
@@ -117,7 +118,7 @@ def test_train_step_compiles_once_over_50_batches_and_learns(getkey, monkeypatch
         return train_step(*args, **kwargs)
 
     monkeypatch.setattr(PCN, "train_step", counted)
-    step = make_pcn_step(model, opt)
+    step = jax.jit(functools.partial(PCN.train_step, optimizer=opt))
     x = jax.random.uniform(getkey(), (16, 6))
     y = jax.nn.one_hot(jnp.arange(16) % 3, 3)
     first = None
@@ -143,14 +144,14 @@ def test_pcn_configuration_errors(getkey):
 def test_train_pcn_writes_everything(tmp_path):
     config = PCNConfig(epochs=2, out=str(tmp_path), T=5)
     with jax.numpy_dtype_promotion("standard"):
-        results = train_pcn(config, progress=False)
+        result = fit(PCNTask(), config, progress=False)
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert saved["final_test_acc"] == results["final_test_acc"] > 0.5
+    assert saved["final"]["test_acc"] == result.final["test_acc"] > 0.5
     assert len(saved["history"]["energy"]) == 2 and saved["step_compilations"] == 1
-    assert np.asarray(saved["confusion_matrix"]).sum() == 359
+    assert np.asarray(saved["final"]["confusion_matrix"]).sum() == 359
     for name in ("learning_curve.png", "confusion_matrix.png", "receptive_fields.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
-    like = PCN(config.sizes, key=jax.random.key(1), T=5)
+    like = PCN((64, *config.hidden, 10), key=jax.random.key(1), T=5)
     loaded = io.load(tmp_path / "model.ckpt", like)
     predict = jax.jit(PCN.predict)
     x = jnp.ones((2, 64))

@@ -16,12 +16,13 @@ from ngcx import io, learning
 from ngcx.cli import main
 from ngcx.models import DiehlCook, SurrogateSNN
 from ngcx.simulation import simulate, simulate_chunked
-from ngcx.train_snn import (
+from ngcx.training import (
     SNNSTDPConfig,
+    SNNSTDPTask,
     SNNSurrogateConfig,
+    SNNSurrogateTask,
+    fit,
     surrogate_trainer,
-    train_snn_stdp,
-    train_snn_surrogate,
 )
 
 
@@ -70,26 +71,26 @@ def test_surrogate_snn_gradients_and_encodings(getkey):
 @pytest.mark.parametrize("surrogate", ["arctan", "fast_sigmoid", "triangular"])
 def test_surrogate_snn_trains_with_any_surrogate(surrogate, tmp_path):
     cfg = SNNSurrogateConfig(epochs=2, surrogate=surrogate, out=str(tmp_path), plots=False)
-    r = train_snn_surrogate(cfg, progress=False)
-    assert r["history"]["loss"][-1] < r["history"]["loss"][0]
-    assert r["step_compilations"] == 1
+    r = fit(SNNSurrogateTask(), cfg, progress=False)
+    assert r.history["loss"][-1] < r.history["loss"][0]
+    assert r.step_compilations == 1
 
 
 def test_snn_surrogate_reaches_target_accuracy(tmp_path):
     """The issue's bar: at least 0.90 test accuracy with the default (arctan) setup."""
-    r = train_snn_surrogate(SNNSurrogateConfig(out=str(tmp_path), plots=False), progress=False)
-    assert r["final_test_acc"] >= 0.90, r["final_test_acc"]
+    r = fit(SNNSurrogateTask(), SNNSurrogateConfig(out=str(tmp_path), plots=False), progress=False)
+    assert r.final["test_acc"] >= 0.90, r.final["test_acc"]
 
 
 def test_cli_snn_stdp_writes_metrics_and_plots(tmp_path, capsys):
     out = tmp_path / "stdp"
-    code = main(["train", "snn-stdp", "--epochs", "1", "--n-hid", "20", "--T", "50",
+    code = main(["train", "snn-stdp", "--epochs", "1", "--hidden", "20", "--T", "50",
                  "--out", str(out), "--no-progress"])  # fmt: skip
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["model"] == "snn-stdp" and metrics["step_compilations"] == 1
-    assert 0.0 <= metrics["final_test_acc"] <= 1.0
-    assert metrics["config"]["n_hid"] == 20
+    assert 0.0 <= metrics["final"]["test_acc"] <= 1.0
+    assert metrics["config"]["hidden"] == 20
     for name in ("spike_raster.png", "receptive_fields.png", "confusion_matrix.png", "model.ckpt"):
         assert (out / name).stat().st_size > 0
     assert "final test accuracy" in capsys.readouterr().out
@@ -116,10 +117,10 @@ def test_config_errors():
 
 
 def test_stdp_training_compiles_once(tmp_path):
-    r = train_snn_stdp(SNNSTDPConfig(epochs=1, n_hid=10, T=20, out=str(tmp_path), plots=False),
-                       progress=False)  # fmt: skip
-    assert r["step_compilations"] == 1
-    assert len(r["history"]["test_acc"]) == 1
+    cfg = SNNSTDPConfig(epochs=1, hidden=10, T=20, out=str(tmp_path), plots=False)
+    r = fit(SNNSTDPTask(), cfg, progress=False)
+    assert r.step_compilations == 1
+    assert len(r.history["test_acc"]) == 1
 
 
 def test_surrogate_trainer_no_retrace(getkey):
@@ -379,13 +380,14 @@ def test_snn_surrogate_learns_dynamics_on_digits(tmp_path):
     """A short run with learn_dynamics: tau_m and thr move, accuracy stays sensible, the
     step compiles once, and metrics.json records the option and the learned values."""
     cfg = SNNSurrogateConfig(epochs=3, learn_dynamics=True, out=str(tmp_path), plots=False)
-    r = train_snn_surrogate(cfg, progress=False)
-    assert r["step_compilations"] == 1
-    assert r["final_test_acc"] >= 0.8, r["final_test_acc"]
+    r = fit(SNNSurrogateTask(), cfg, progress=False)
+    assert r.step_compilations == 1
+    assert r.final["test_acc"] >= 0.8, r.final["test_acc"]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["learn_dynamics"] is True and metrics["config"]["learn_dynamics"] is True
+    final = metrics["final"]
+    assert final["learn_dynamics"] is True and metrics["config"]["learn_dynamics"] is True
     for layer in ("hidden", "output"):
-        tau, thr = metrics["dynamics"][f"{layer}_tau_m"], metrics["dynamics"][f"{layer}_thr"]
+        tau, thr = final["dynamics"][f"{layer}_tau_m"], final["dynamics"][f"{layer}_thr"]
         assert tau["max"] - tau["min"] > 1e-3 and thr["max"] - thr["min"] > 1e-3
         assert np.isfinite([tau["mean"], thr["mean"]]).all()
     like = SurrogateSNN(64, 128, 10, key=jax.random.key(0), encoding="poisson",
@@ -398,7 +400,7 @@ def test_snn_surrogate_learns_dynamics_on_digits(tmp_path):
 def test_cli_snn_surrogate_learn_dynamics_flag(tmp_path, capsys):
     out = tmp_path / "ld"
     code = main(["train", "snn-surrogate", "--epochs", "1", "--learn-dynamics", "--T", "5",
-                 "--n-hid", "16", "--out", str(out), "--no-progress", "--no-plots"])  # fmt: skip
+                 "--hidden", "16", "--out", str(out), "--no-progress", "--no-plots"])  # fmt: skip
     assert code == 0
     assert json.loads((out / "metrics.json").read_text())["config"]["learn_dynamics"] is True
     with pytest.raises(SystemExit):

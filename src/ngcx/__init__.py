@@ -11,7 +11,7 @@ Namespaces (lower layers never import higher ones):
 - learning and simulation: :mod:`ngcx.learning` (compatibility names), :mod:`ngcx.optim`,
   :mod:`ngcx.simulation`, :class:`ngcx.FlatStep`, :mod:`ngcx.density`;
 - models and tools: :mod:`ngcx.models` (PCN, ConvPC, DiehlCook, SurrogateSNN, and the
-  PCLayer/LIFLayer building blocks), :mod:`ngcx.train` and :mod:`ngcx.train_snn` (what
+  PCLayer/LIFLayer building blocks), :mod:`ngcx.training` (the shared training loop, what
   the CLI runs), :mod:`ngcx.parallel`, :mod:`ngcx.data`, :mod:`ngcx.io`, :mod:`ngcx.viz`
   (matplotlib), :mod:`ngcx.cli`.
 """
@@ -31,7 +31,7 @@ __all__ = [
     "activations", "analysis", "cells", "conv", "density", "diffeq",
     "feature_dictionaries", "filters", "initializers", "learning", "masks", "metrics",
     "ops", "optim", "parallel", "plasticity", "simulation", "sparse_regression",
-    "surrogates", "synapses",
+    "surrogates", "synapses", "training",
     "debug_nans", "FlatStep", "ACTIVATIONS", "create_function", "derivative",
     "SURROGATES", "AbstractSurrogate", "get_surrogate",
 ]  # fmt: skip
@@ -69,6 +69,7 @@ if TYPE_CHECKING:  # what type checkers and the API docs see: the eager imports
         sparse_regression as sparse_regression,
         surrogates as surrogates,
         synapses as synapses,
+        training as training,
     )
     from ._debug import debug_nans as debug_nans
     from ._flat import FlatStep as FlatStep

@@ -21,7 +21,7 @@ with ngcx.debug_nans():
 
 The checks cost a reduction and a branch per checked array: use the mode to find where a
 NaN first appears, not for production runs (the training loops' per-epoch
-:class:`ngcx.train.NonFiniteError` check is always on).
+:class:`ngcx.training.NonFiniteError` check is always on).
 """
 
 from __future__ import annotations

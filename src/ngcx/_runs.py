@@ -1,9 +1,6 @@
-r"""What every training run checks: its configuration, its output folder, and that its
-numbers stay finite (used by :mod:`ngcx.train`, :mod:`ngcx.train_snn` and the CLI).
+r"""What every training run checks: its output folder, and that its
+numbers stay finite (used by :mod:`ngcx.training` and the CLI).
 
-- :func:`check_fields` validates a config dataclass's numeric fields against their
-  domains (``ValueError`` naming the field, the value and the domain) before anything is
-  written or compiled.
 - :func:`prepare_out` creates the output folder and proves it writable *before* training
   (a read-only ``--out`` fails in a second, not after the run); a folder it created is
   removed again when the check fails.
@@ -13,7 +10,6 @@ numbers stay finite (used by :mod:`ngcx.train`, :mod:`ngcx.train_snn` and the CL
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -27,38 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 
 
-__all__ = ["NonFiniteError", "check_fields", "prepare_out", "check_finite_epoch"]
-
-_DOMAINS = {
-    "positive": (lambda v: v > 0, "> 0"),
-    "nonnegative": (lambda v: v >= 0, ">= 0"),
-    "unit_open": (lambda v: 0 < v < 1, "in (0, 1)"),
-    "at_least_one": (lambda v: v >= 1, ">= 1"),
-}
+__all__ = ["NonFiniteError", "prepare_out", "check_finite_epoch"]
 
 
 class NonFiniteError(FloatingPointError):
     """A training run's loss, energy or parameters became NaN or infinite."""
-
-
-def check_fields(config: Any, **domains: Sequence[str]) -> None:
-    """Check the fields of `config` named in each domain's list (domains: ``positive``,
-    ``nonnegative``, ``unit_open``, ``at_least_one``); ``None`` values are skipped (they
-    mean "default"). Every number must also be finite. Raises ``ValueError`` naming the
-    field (as its CLI flag), the value and the domain."""
-    for domain, names in domains.items():
-        ok, text = _DOMAINS[domain]
-        for name in names:
-            value = getattr(config, name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"`{name}` must be a number {text}, got {value!r}.")
-            if not math.isfinite(value) or not ok(value):
-                raise ValueError(
-                    f"`{name}` (--{name.replace('_', '-')}) must be finite and {text}, "
-                    f"got {value!r}."
-                )
 
 
 def prepare_out(out: str | os.PathLike) -> Path:

@@ -13,7 +13,7 @@ import pytest
 from ngcx.models import PCN
 from ngcx.parallel import DataParallel
 from ngcx.simulation import simulate
-from ngcx.train import PCNConfig, pcn_trainer, train_pcn
+from ngcx.training import PCNConfig, PCNTask, fit, pcn_trainer
 
 
 pytestmark = pytest.mark.skipif(jax.device_count() < 4, reason="needs 4 devices")
@@ -50,12 +50,12 @@ def test_sharded_pcn_training_equals_single_device():
 
 def test_cli_training_uses_all_devices(tmp_path):
     with jax.numpy_dtype_promotion("standard"):
-        results = train_pcn(
-            PCNConfig(epochs=1, T=5, out=str(tmp_path), plots=False), progress=False
+        result = fit(
+            PCNTask(), PCNConfig(epochs=1, T=5, out=str(tmp_path), plots=False), progress=False
         )
-    assert results["devices"] == 4 and results["final_test_acc"] > 0.5
+    assert result.metrics["devices"] == 4 and result.final["test_acc"] > 0.5
     with pytest.raises(ValueError, match="multiple"):
-        train_pcn(PCNConfig(epochs=1, batch_size=66, out=str(tmp_path)), progress=False)
+        fit(PCNTask(), PCNConfig(epochs=1, batch_size=66, out=str(tmp_path / "b")), progress=False)
 
 
 def test_shard_batch_errors_and_pmap_of_cells():
@@ -74,7 +74,7 @@ def test_sharded_surrogate_snn_training_equals_single_device(encoding):
     import optax
 
     from ngcx.models import SurrogateSNN
-    from ngcx.train_snn import surrogate_trainer
+    from ngcx.training import surrogate_trainer
 
     model = SurrogateSNN(64, 32, 10, key=jax.random.key(0), T=8, encoding=encoding)
     rng = np.random.default_rng(0)
@@ -131,14 +131,18 @@ def test_per_shard_rule_with_explicit_psum_equals_global_rule():
 
 
 def test_snn_stdp_sharded_evaluation_equals_single_device(tmp_path):
-    from ngcx.train_snn import SNNSTDPConfig, train_snn_stdp
+    from ngcx.training import SNNSTDPConfig, SNNSTDPTask
 
-    base = dict(epochs=1, n_hid=12, T=30, plots=False)
-    one = train_snn_stdp(SNNSTDPConfig(**base, devices=1, out=str(tmp_path / "a")), False)
-    four = train_snn_stdp(SNNSTDPConfig(**base, devices=4, out=str(tmp_path / "b")), False)
-    assert four["devices"] == 4 and one["devices"] == 1
-    assert four["history"] == one["history"]
-    assert four["confusion_matrix"] == one["confusion_matrix"]
+    base = dict(epochs=1, hidden=12, T=30, plots=False)
+    one = fit(
+        SNNSTDPTask(), SNNSTDPConfig(**base, devices=1, out=str(tmp_path / "a")), progress=False
+    )
+    four = fit(
+        SNNSTDPTask(), SNNSTDPConfig(**base, devices=4, out=str(tmp_path / "b")), progress=False
+    )
+    assert four.metrics["devices"] == 4 and one.metrics["devices"] == 1
+    assert four.history == one.history
+    assert four.final["confusion_matrix"] == one.final["confusion_matrix"]
 
 
 def test_spiking_cells_on_a_sharded_batch_equal_one_device():

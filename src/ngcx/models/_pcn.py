@@ -68,7 +68,7 @@ class PCN(eqx.Module):
 
     ``sigma`` is an array leaf (sweepable, differentiable). An earlier release kept it a
     static float because a traced variance cost about 7% of a step at batch 512; now
-    :func:`ngcx.train.pcn_trainer` compiles every non-plastic leaf (``sigma``, ``tau_m``,
+    :func:`ngcx.training.pcn_trainer` compiles every non-plastic leaf (``sigma``, ``tau_m``,
     ``dt``, ``eta``) into its step as a constant, and ``python benchmarks/pcn.py``
     measures the PCN at 0.96-1.00x its plain-JAX twin (batch 1 to 512, 2-core CPU). Code
     that jits ``train_step`` with the model as an argument can do the same with

@@ -1,0 +1,38 @@
+"""What the classifier tasks share: accuracy, the confusion matrix, their final metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+__all__ = ["confusion_matrix", "accuracy", "classifier_final", "classifier_summary"]
+
+
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of class ``i`` predicted as ``j``."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return m
+
+
+def accuracy(y_true: Any, y_pred: Any) -> float:
+    """The share of predictions equal to the labels."""
+    return float((np.asarray(y_pred) == np.asarray(y_true)).mean())
+
+
+def classifier_final(
+    y_train: Any, pred_train: Any, y_test: Any, pred_test: Any, n_classes: int, **extra: Any
+) -> dict[str, Any]:
+    """``train_acc``, ``test_acc``, the test ``confusion_matrix`` and `extra`."""
+    return {
+        "train_acc": accuracy(y_train, pred_train),
+        "test_acc": accuracy(y_test, pred_test),
+        "confusion_matrix": confusion_matrix(y_test, pred_test, n_classes).tolist(),
+        **extra,
+    }
+
+
+def classifier_summary(final: dict[str, Any]) -> str:
+    return f"final test accuracy {final['test_acc']:.4f}, train {final['train_acc']:.4f}"
