@@ -41,14 +41,31 @@ if TYPE_CHECKING:
     from ._evaluate import evaluate as evaluate
     from ._fit import FitResult as FitResult, fit as fit
     from ._task import AbstractTask as AbstractTask, Run as Run
+    from .bfa_snn import BFASNNConfig as BFASNNConfig, BFASNNTask as BFASNNTask
     from .conv_pc import ConvPCConfig as ConvPCConfig, ConvPCTask as ConvPCTask
+    from .ei_rnn import EIRNNConfig as EIRNNConfig, EIRNNTask as EIRNNTask
+    from .evstdp_patches import (
+        EvSTDPPatchesConfig as EvSTDPPatchesConfig,
+        EvSTDPPatchesTask as EvSTDPPatchesTask,
+    )
+    from .harmonium import HarmoniumConfig as HarmoniumConfig, HarmoniumTask as HarmoniumTask
+    from .hidden_pcn import HiddenPCNConfig as HiddenPCNConfig, HiddenPCNTask as HiddenPCNTask
+    from .pc_recon import PCReconConfig as PCReconConfig, PCReconTask as PCReconTask
     from .pcn import PCNConfig as PCNConfig, PCNTask as PCNTask, pcn_trainer as pcn_trainer
+    from .rl_snn import RLSNNConfig as RLSNNConfig, RLSNNTask as RLSNNTask
+    from .sindy import SINDyConfig as SINDyConfig, SINDyTask as SINDyTask
     from .snn_stdp import SNNSTDPConfig as SNNSTDPConfig, SNNSTDPTask as SNNSTDPTask
     from .snn_surrogate import (
         SNNSurrogateConfig as SNNSurrogateConfig,
         SNNSurrogateTask as SNNSurrogateTask,
         surrogate_trainer as surrogate_trainer,
     )
+    from .som import SOMConfig as SOMConfig, SOMTask as SOMTask
+    from .sparse_coding import (
+        SparseCodingConfig as SparseCodingConfig,
+        SparseCodingTask as SparseCodingTask,
+    )
+    from .ti_stdp import TISTDPConfig as TISTDPConfig, TISTDPTask as TISTDPTask
 
 _NAMES = {
     "NonFiniteError": "ngcx._runs",
@@ -73,6 +90,28 @@ _NAMES = {
     "SNNSurrogateConfig": ".snn_surrogate",
     "SNNSurrogateTask": ".snn_surrogate",
     "surrogate_trainer": ".snn_surrogate",
+    "PCReconConfig": ".pc_recon",
+    "PCReconTask": ".pc_recon",
+    "HarmoniumConfig": ".harmonium",
+    "HarmoniumTask": ".harmonium",
+    "BFASNNConfig": ".bfa_snn",
+    "BFASNNTask": ".bfa_snn",
+    "RLSNNConfig": ".rl_snn",
+    "RLSNNTask": ".rl_snn",
+    "SparseCodingConfig": ".sparse_coding",
+    "SparseCodingTask": ".sparse_coding",
+    "SOMConfig": ".som",
+    "SOMTask": ".som",
+    "SINDyConfig": ".sindy",
+    "SINDyTask": ".sindy",
+    "HiddenPCNConfig": ".hidden_pcn",
+    "HiddenPCNTask": ".hidden_pcn",
+    "EIRNNConfig": ".ei_rnn",
+    "EIRNNTask": ".ei_rnn",
+    "EvSTDPPatchesConfig": ".evstdp_patches",
+    "EvSTDPPatchesTask": ".evstdp_patches",
+    "TISTDPConfig": ".ti_stdp",
+    "TISTDPTask": ".ti_stdp",
 }
 
 __all__ = ["TASKS", "get_task", "task_names", *_NAMES]

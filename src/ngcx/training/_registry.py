@@ -24,6 +24,49 @@ TASKS: dict[str, tuple[str, str, str]] = {
         "SNNSurrogateTask",
         "two-layer LIF network trained by surrogate-gradient BPTT",
     ),
+    "pc-recon": (
+        "pc_recon",
+        "PCReconTask",
+        "generative predictive coding: reconstruction and sampling (pc_recon)",
+    ),
+    "harmonium": (
+        "harmonium",
+        "HarmoniumTask",
+        "restricted Boltzmann machine trained by contrastive divergence (harmonium)",
+    ),
+    "bfa-snn": (
+        "bfa_snn",
+        "BFASNNTask",
+        "spiking classifier trained by broadcast feedback alignment (bfa_snn)",
+    ),
+    "rl-snn": (
+        "rl_snn",
+        "RLSNNTask",
+        "spiking controller, reward-modulated STDP with eligibility traces (rl_snn)",
+    ),
+    "sparse-coding": (
+        "sparse_coding",
+        "SparseCodingTask",
+        "sparse coding of natural-image patches (Olshausen & Field; olshausen_sc)",
+    ),
+    "som": ("som", "SOMTask", "self-organising map fitted online (Kohonen; self_organizing_map)"),
+    "sindy": ("sindy", "SINDyTask", "sparse identification of nonlinear dynamics (sindy)"),
+    "hidden-pcn": (
+        "hidden_pcn",
+        "HiddenPCNTask",
+        "sub-network of a random PCN found by Hebbian scores (Hidden_PCN)",
+    ),
+    "ei-rnn": ("ei_rnn", "EIRNNTask", "excitatory-inhibitory RNN, online local learning (ei_rnn)"),
+    "evstdp-patches": (
+        "evstdp_patches",
+        "EvSTDPPatchesTask",
+        "spiking winner-take-all layer, event-driven STDP on patches (evstdp_patches)",
+    ),
+    "ti-stdp": (
+        "ti_stdp",
+        "TISTDPTask",
+        "two-layer spiking network, time-integrated STDP (time-integrated-stdp)",
+    ),
 }
 
 
