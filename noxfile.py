@@ -1,5 +1,5 @@
-"""Sessions: ``tests``, ``lint``, ``typecheck``, ``multidevice``, ``docs``, ``notebooks``,
-``floors`` (``.ci/run`` runs them all)."""
+"""Sessions: ``tests``, ``lint``, ``typecheck``, ``multidevice``, ``multiprocess``, ``docs``,
+``notebooks``, ``floors`` (``.ci/run`` runs them all)."""
 
 from pathlib import Path
 
@@ -11,6 +11,7 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     "multidevice",
+    "multiprocess",
     "docs",
     "notebooks",
     "floors",
@@ -34,6 +35,16 @@ def multidevice(session: nox.Session) -> None:
     session.install("-e", ".[test]")
     env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
     session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/multidevice", env=env)
+
+
+@nox.session(python=PYTHON)
+def multiprocess(session: nox.Session) -> None:
+    """Multi-process training on JAX's distributed runtime: 2 processes on 127.0.0.1 with 2
+    forced CPU devices each (Gloo), compared with 1 process on 4 devices and on 1 device;
+    resume across processes; a killed process stops the other with a clear error."""
+    session.install("-e", ".[test]")
+    env = {"NGCX_MULTIPROCESS_TESTS": "1"}
+    session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/multiprocess", env=env)
 
 
 @nox.session(python=PYTHON)

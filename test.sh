@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # The README's test command: exactly what CI runs (.ci/run): nox sessions tests, lint,
-# typecheck, multidevice, docs, notebooks and floors. Extra arguments go to nox.
+# typecheck, multidevice, multiprocess, docs, notebooks and floors. Extra arguments go to nox.
 set -euo pipefail
 exec bash "$(dirname "$0")/.ci/run" "$@"

@@ -10,10 +10,11 @@ Namespaces (lower layers never import higher ones):
   learning options as optax transforms, ngc-learn's plastic-synapse builders);
 - learning and simulation: :mod:`ngcx.learning` (compatibility names), :mod:`ngcx.optim`,
   :mod:`ngcx.simulation`, :class:`ngcx.FlatStep`, :mod:`ngcx.density`;
-- models and tools: :mod:`ngcx.models` (PCN, ConvPC, DiehlCook, SurrogateSNN, and the
-  PCLayer/LIFLayer building blocks), :mod:`ngcx.training` (the shared training loop, what
-  the CLI runs), :mod:`ngcx.parallel`, :mod:`ngcx.data`, :mod:`ngcx.io`, :mod:`ngcx.viz`
-  (matplotlib), :mod:`ngcx.cli`.
+- models and tools: :mod:`ngcx.models` (PCN, ConvPC, DiehlCook, SurrogateSNN, ngc-museum's
+  exhibits, and the PCLayer/LIFLayer building blocks), :mod:`ngcx.training` (the shared
+  training loop and sweeps, what the CLI runs), :mod:`ngcx.parallel` and
+  :mod:`ngcx.distributed` (several devices and processes), :mod:`ngcx.data`,
+  :mod:`ngcx.io`, :mod:`ngcx.viz` (matplotlib), :mod:`ngcx.cli`.
 """
 
 import importlib
@@ -28,7 +29,7 @@ __version__ = "0.1.0"
 # until something needs them; ``from ngcx import cells``, ``ngcx.FlatStep`` and
 # ``dir(ngcx)`` work as with eager imports.
 __all__ = [
-    "activations", "analysis", "cells", "conv", "density", "diffeq",
+    "activations", "analysis", "cells", "conv", "density", "diffeq", "distributed",
     "feature_dictionaries", "filters", "initializers", "learning", "masks", "metrics",
     "ops", "optim", "parallel", "plasticity", "simulation", "sparse_regression",
     "surrogates", "synapses", "training",
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # what type checkers and the API docs see: the eager imports
         conv as conv,
         density as density,
         diffeq as diffeq,
+        distributed as distributed,
         feature_dictionaries as feature_dictionaries,
         filters as filters,
         initializers as initializers,

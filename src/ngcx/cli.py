@@ -14,6 +14,17 @@ gives the same weights as an uninterrupted run). ``--data`` selects ``digits`` (
 default), ``mnist:DIR``, ``fashion-mnist:DIR`` or ``npz:FILE``; ``--data-seed`` the
 train/test split.
 
+``ngcx sweep MODEL --param NAME=SPEC [--seeds N] [options]`` trains an ensemble over a
+setting's values (``START:STOP:log:N``, ``START:STOP:lin:N`` or a comma list) and seeds as
+one ``vmap`` compiled once, its ensemble axis sharded over the devices, and writes
+``sweep.jsonl`` (a row per member), ``sweep.json`` and ``sweep.png``
+(:func:`ngcx.training.sweep`).
+
+Several processes (JAX's multi-controller runtime): ``--coordinator HOST:PORT
+--num-processes N --process-id I`` (or ``$JAX_COORDINATOR_ADDRESS``, ``$JAX_NUM_PROCESSES``,
+``$JAX_PROCESS_ID``; SLURM, Open MPI and TPU pod launchers need none) on every process;
+see :mod:`ngcx.distributed`.
+
 ``ngcx evaluate DIR [--data SPEC]`` recomputes a saved run's final metrics from its
 checkpoint, prints them and writes ``DIR/evaluation.json`` (or ``--output FILE``).
 
@@ -167,6 +178,9 @@ def build_parser(only: str | None = "all") -> argparse.ArgumentParser:
 
             _add_config_options(model, get_task(name).config_cls)
             _add_run_options(model)
+    from ._sweep_cli import add_sweep_parser
+
+    add_sweep_parser(sub, only)
     evaluate = sub.add_parser(
         "evaluate", help="recompute a saved run's final metrics from its checkpoint"
     )
@@ -221,6 +235,26 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="print only the per-epoch results (no progress bar, compilation notice or timings)",
     )
     _add_cache_option(run)
+    dist = parser.add_argument_group(
+        "several processes (jax.distributed; see the docs' Scaling out page)"
+    )
+    dist.add_argument(
+        "--coordinator", default=None, metavar="HOST:PORT",
+        help="process 0's coordination address (default $JAX_COORDINATOR_ADDRESS)",
+    )  # fmt: skip
+    dist.add_argument(
+        "--num-processes", type=int, default=None, metavar="N",
+        help="number of processes (default $JAX_NUM_PROCESSES)",
+    )  # fmt: skip
+    dist.add_argument(
+        "--process-id", type=int, default=None, metavar="I",
+        help="this process, 0..N-1 (default $JAX_PROCESS_ID); SLURM, Open MPI and TPU pod "
+        "launchers need none of the three",
+    )  # fmt: skip
+    dist.add_argument(
+        "--heartbeat-timeout", type=int, default=100, metavar="SECONDS",
+        help="a process silent this long counts as dead and stops the others (default 100)",
+    )  # fmt: skip
 
 
 def _field_kind(config_cls: type, name: str) -> tuple[type, bool]:
@@ -309,6 +343,15 @@ def _resolve_config(args: argparse.Namespace, task: Any) -> Any:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .distributed import initialize
+
+    # before any JAX computation: join the other processes when asked to
+    initialize(
+        args.coordinator,
+        args.num_processes,
+        args.process_id,
+        heartbeat_timeout_s=args.heartbeat_timeout,
+    )
     from .training import fit, get_task
 
     task = get_task(args.model)
@@ -320,10 +363,13 @@ def _train(args: argparse.Namespace) -> int:
         resume=args.resume is not None,
         overwrite=args.overwrite,
     )
-    print(
-        f"{task.summary(result.final)}; wall time {result.metrics['wall_time_s']:.1f}s; "
-        f"wrote {config.out}/"
-    )
+    import jax
+
+    if jax.process_index() == 0:
+        print(
+            f"{task.summary(result.final)}; wall time {result.metrics['wall_time_s']:.1f}s; "
+            f"wrote {config.out}/"
+        )
     return 0
 
 
@@ -372,7 +418,7 @@ def _model_named(argv: Sequence[str]) -> str | None:
     """The model of ``ngcx train MODEL ...`` (the second word that is not an option), whose
     options the parser then needs; ``None`` for any other command line."""
     words = [a for a in argv if not a.startswith("-")]
-    return words[1] if len(words) > 1 and words[0] == "train" else None
+    return words[1] if len(words) > 1 and words[0] in ("train", "sweep") else None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -386,6 +432,10 @@ def _run(args: argparse.Namespace) -> int:
         return _train(args)
     if args.command == "evaluate":
         return _evaluate(args)
+    if args.command == "sweep":
+        from ._sweep_cli import run_sweep
+
+        return run_sweep(args)
     return 2  # pragma: no cover - argparse rejects unknown commands
 
 

@@ -86,18 +86,45 @@ class DataParallel:
     def n_devices(self) -> int:
         return int(self.mesh.devices.size)
 
+    @property
+    def multiprocess(self) -> bool:
+        """Whether the mesh spans devices of several processes (``jax.distributed``)."""
+        me = jax.process_index()
+        return any(d.process_index != me for d in self.mesh.devices.flat)
+
     def replicate(self, tree: T) -> T:
-        """Put every array leaf of ``tree`` on all devices."""
-        return jax.tree_util.tree_map(
-            lambda x: (
-                jax.device_put(x, self.replicated) if isinstance(x, jax.Array | np.ndarray) else x
-            ),
-            tree,
-        )
+        """Put every array leaf of ``tree`` on all devices. Across processes every process
+        must pass the same values (e.g. a model built from the same seed)."""
+        if not self.multiprocess:
+            return jax.tree_util.tree_map(
+                lambda x: (
+                    jax.device_put(x, self.replicated)
+                    if isinstance(x, jax.Array | np.ndarray)
+                    else x
+                ),
+                tree,
+            )
+
+        def put(x: Any) -> Any:
+            if not isinstance(x, jax.Array | np.ndarray):
+                return x
+            if isinstance(x, jax.Array) and not x.is_fully_addressable:
+                return x  # already a global array
+            if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
+                data = np.asarray(jax.random.key_data(x))
+                impl = jax.random.key_impl(x)
+                raw = jax.make_array_from_callback(data.shape, self.replicated, lambda i: data[i])
+                return jax.random.wrap_key_data(raw, impl=impl)
+            host = np.asarray(x)
+            return jax.make_array_from_callback(host.shape, self.replicated, lambda i: host[i])
+
+        return jax.tree_util.tree_map(put, tree)
 
     def shard_batch(self, *arrays: Any) -> tuple[jax.Array, ...]:
         """Split each array along its first axis over the devices (its length must be a
-        multiple of the number of devices)."""
+        multiple of the number of devices). Across processes every process passes the same
+        global batch (host arrays); each contributes only the rows of its own devices
+        (``jax.make_array_from_process_local_data``)."""
         out = []
         for i, a in enumerate(arrays):
             shape = np.shape(a)
@@ -112,8 +139,27 @@ class DataParallel:
                     f"which does not divide over {self.n_devices} devices; use a batch size "
                     f"that is a multiple of {self.n_devices}."
                 )
-            out.append(jax.device_put(a, self.batch_sharding))
+            if self.multiprocess:
+                host = np.asarray(a)
+                rows = self._local_rows(host.shape)
+                out.append(
+                    jax.make_array_from_process_local_data(
+                        self.batch_sharding, host[rows], host.shape
+                    )
+                )
+            else:
+                out.append(jax.device_put(a, self.batch_sharding))
         return tuple(out)
+
+    def _local_rows(self, shape: tuple[int, ...]) -> slice:
+        """The rows of a global batch of `shape` that this process's devices hold."""
+        spans = [
+            index[0].indices(shape[0])[:2]
+            for index in self.batch_sharding.addressable_devices_indices_map(shape).values()
+            if index is not None
+        ]
+        start, stop = min(s for s, _ in spans), max(e for _, e in spans)
+        return slice(start, stop)
 
     def psum(self, tree: T) -> T:
         """Sum every array of ``tree`` over the devices (use inside :meth:`per_shard`)."""

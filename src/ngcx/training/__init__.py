@@ -17,6 +17,8 @@ result.final["test_acc"], result.history["energy"]
 - Data: :func:`load_dataset` (``digits``, ``mnist:DIR``, ``fashion-mnist:DIR``,
   ``npz:FILE``) returns a :class:`Dataset`.
 - :func:`evaluate` recomputes a saved run's final metrics (``ngcx evaluate DIR``).
+- :func:`sweep` trains an ensemble over a setting's values (and seeds) as one ``vmap``,
+  compiled once, its ensemble axis sharded over the devices (``ngcx sweep``).
 
 Names are imported on first use, so the CLI's help does not load JAX.
 """
@@ -40,6 +42,12 @@ if TYPE_CHECKING:
     from ._data import Dataset as Dataset, load_dataset as load_dataset
     from ._evaluate import evaluate as evaluate
     from ._fit import FitResult as FitResult, fit as fit
+    from ._sweep import (
+        SweepResult as SweepResult,
+        plot_sweep as plot_sweep,
+        sweep as sweep,
+        sweepable as sweepable,
+    )
     from ._task import AbstractTask as AbstractTask, Run as Run
     from .bfa_snn import BFASNNConfig as BFASNNConfig, BFASNNTask as BFASNNTask
     from .conv_pc import ConvPCConfig as ConvPCConfig, ConvPCTask as ConvPCTask
@@ -77,6 +85,10 @@ _NAMES = {
     "load_dataset": "._data",
     "evaluate": "._evaluate",
     "FitResult": "._fit",
+    "sweep": "._sweep",
+    "SweepResult": "._sweep",
+    "plot_sweep": "._sweep",
+    "sweepable": "._sweep",
     "fit": "._fit",
     "AbstractTask": "._task",
     "Run": "._task",

@@ -41,6 +41,7 @@ from .._plotting import viz_or_warn
 from .._progress import Progress
 from .._runs import NonFiniteError, check_finite_epoch, prepare_out
 from ..data import DataLoader
+from ..distributed import barrier
 from ._config import TrainConfig, config_to_dict
 from ._task import AbstractTask, Run
 
@@ -121,9 +122,23 @@ def _key_data(key: Any) -> np.ndarray:
 
 
 def _parallel(devices: int | None, batch_size: int | None) -> Any:
-    """Data parallelism over `devices` (``None``: all local devices if more than one)."""
+    """Data parallelism over `devices` (``None``: all local devices if more than one); in
+    a multi-process run (``jax.distributed``) over every device of every process."""
     from ..parallel import DataParallel
 
+    if jax.process_count() > 1:
+        n = jax.device_count()
+        if devices is not None and devices != n:
+            raise ValueError(
+                f"`devices` (--devices) {devices}: a multi-process run uses all {n} devices "
+                f"of its {jax.process_count()} processes (leave --devices out)."
+            )
+        if batch_size is not None and batch_size % n:
+            raise ValueError(
+                f"`batch_size` (--batch-size) {batch_size} must be a multiple of the {n} "
+                f"devices of the {jax.process_count()} processes."
+            )
+        return DataParallel(jax.devices())
     n = jax.local_device_count() if devices is None else devices
     if n > jax.local_device_count():
         raise ValueError(
@@ -152,6 +167,18 @@ def _check_out(out: Path, resume: bool, overwrite: bool) -> None:
                 f"`out` (--out) {str(out)!r} is not empty (a previous run?); pass --overwrite "
                 "to replace its run files, --resume to continue it, or choose another --out."
             )
+
+
+def _local(tree: Any) -> Any:
+    """Every replicated global array of `tree` as this process's copy (a multi-process
+    run's state and metrics span devices this process cannot read)."""
+
+    def one(x: Any) -> Any:
+        if isinstance(x, jax.Array) and not x.is_fully_addressable:
+            return x.addressable_data(0)
+        return x
+
+    return jax.tree_util.tree_map(one, tree)
 
 
 def _clear_run_files(out: Path) -> None:
@@ -228,7 +255,10 @@ def fit(
     _check_out(out, resume, overwrite)
     data = task.load_data(config)
     parallel = _parallel(config.devices, config.batch_size if task.shard_training else None)
-    run = Run(config, data, parallel, jax.random.key(config.seed), out)
+    processes = jax.process_count()
+    main = jax.process_index() == 0  # only process 0 writes the run folder
+    # evaluation runs on each process's own devices in a multi-process run
+    run = Run(config, data, parallel if processes == 1 else None, jax.random.key(config.seed), out)
     arrays = task.train_arrays(run)
     n_samples = len(arrays[0])
     if n_samples < config.batch_size:
@@ -251,13 +281,16 @@ def fit(
             )
     else:
         state = task.init(run)
-    prepare_out(out)  # after every check of the configuration and the data
-    if overwrite:
-        _clear_run_files(out)
-    _write_json(out / "config.json", {"model": task.name, **config_to_dict(config)})
-    with open(out / "metrics.jsonl", "w") as f:  # the completed epochs' lines (resumed)
-        for e in range(first_epoch):
-            f.write(json.dumps({"epoch": e + 1, **{k: v[e] for k, v in history.items()}}) + "\n")
+    barrier("ngcx-fit-checked")  # every process has checked --out before process 0 writes
+    if main:
+        prepare_out(out)  # after every check of the configuration and the data
+        if overwrite:
+            _clear_run_files(out)
+        _write_json(out / "config.json", {"model": task.name, **config_to_dict(config)})
+        with open(out / "metrics.jsonl", "w") as f:  # the completed epochs' lines (resumed)
+            for e in range(first_epoch):
+                row = {k: v[e] for k, v in history.items()}
+                f.write(json.dumps({"epoch": e + 1, **row}) + "\n")
 
     shard = parallel if task.shard_training else None
     if shard is not None:
@@ -266,7 +299,10 @@ def fit(
     trainer = FlatStep(task.make_step(run, state), state, dynamic=task.constants(run, state))
     n_batches = -(-n_samples // config.batch_size)
     bar = Progress(
-        task.name, (config.epochs - first_epoch) * n_batches, unit=task.unit, enabled=progress
+        task.name,
+        (config.epochs - first_epoch) * n_batches,
+        unit=task.unit,
+        enabled=progress and main,
     )
     shuffle_key = jax.random.fold_in(run.key, 1)
     bar.start()
@@ -285,12 +321,12 @@ def fit(
                     batch = shard.shard_batch(*batch)
                 values.append(trainer(batch, jax.random.fold_in(epoch_key, b)))
                 bar.update(1)
-            state = trainer.state
+            state = _local(trainer.state)
             watched = task.watched(state)
             means: dict[str, float] = {}
             if values:
                 for name in values[0]:
-                    series = [v[name] for v in values]
+                    series = [_local(v[name]) for v in values]
                     check_finite_epoch(name, series, watched, epoch, where=task.name)
                     means[name] = float(np.mean(jax.device_get(series)))
             else:  # pragma: no cover - n_batches >= 1
@@ -307,23 +343,25 @@ def fit(
             row = {**means, **evaluated}
             for k, v in row.items():
                 history.setdefault(k, []).append(v)
-            io.save(
-                out / "checkpoint.ckpt",
-                {"state": state, "key": _key_data(run.key)},
-                config={
-                    "task": task.name,
-                    "epoch": epoch + 1,
-                    "config": config_to_dict(config),
-                    "history": history,
-                    "versions": versions(),
-                },
-            )
-            with open(out / "metrics.jsonl", "a") as f:
-                f.write(json.dumps({"epoch": epoch + 1, **row}) + "\n")
-            text = "  ".join(f"{k} {v:.4f}" for k, v in row.items())
-            bar.epoch(f"epoch {epoch + 1:3d}/{config.epochs}  {text}")
+            if main:
+                io.save(
+                    out / "checkpoint.ckpt",
+                    {"state": state, "key": _key_data(run.key)},
+                    config={
+                        "task": task.name,
+                        "epoch": epoch + 1,
+                        "config": config_to_dict(config),
+                        "history": history,
+                        "versions": versions(),
+                    },
+                )
+                with open(out / "metrics.jsonl", "a") as f:
+                    f.write(json.dumps({"epoch": epoch + 1, **row}) + "\n")
+                text = "  ".join(f"{k} {v:.4f}" for k, v in row.items())
+                bar.epoch(f"epoch {epoch + 1:3d}/{config.epochs}  {text}")
     finally:
         bar.close()
+    state = _local(trainer.state)
     model = task.model(state)
     final = evaluate_run(task, run, state)
     metrics = {
@@ -337,13 +375,16 @@ def fit(
         "wall_time_s": time.perf_counter() - start,
         "step_compilations": trainer.compilations,
         "devices": 1 if parallel is None else parallel.n_devices,
+        "processes": processes,
         "versions": versions(),
     }
-    io.save(out / "model.ckpt", model, config={"task": task.name, **config_to_dict(config)})
-    _write_json(out / "metrics.json", metrics)
-    viz = viz_or_warn() if config.plots else None
-    if viz is not None:
-        task.plots(run, state, history, viz)
+    if main:
+        io.save(out / "model.ckpt", model, config={"task": task.name, **config_to_dict(config)})
+        _write_json(out / "metrics.json", metrics)
+        viz = viz_or_warn() if config.plots else None
+        if viz is not None:
+            task.plots(run, state, history, viz)
+    barrier("ngcx-fit-done")
     return FitResult(
         task=task.name,
         config=config,
