@@ -108,3 +108,20 @@ def test_bad_arguments(getkey):
         EIRNNConfig(batch_size=2)
     with pytest.raises(ValueError, match="exc_fraction"):
         EIRNNConfig(hidden=2, exc_fraction=0.3)
+
+
+def test_optimizer_built_inside_jit_keeps_the_weights(getkey):
+    """Regression: ``hebbian(..., nonnegative=True)`` built under a trace clipped every
+    weight to [0, w_bound] = [0, 0] (a traced 0 bound); now a Python 0 leaves the bound
+    out whether or not it runs under ``jit``."""
+    model = EIRNN(1, 10, 1, key=getkey())
+    us = jnp.sin(jnp.linspace(0, 3, 60))[:, None]
+    opt_state = model.init_optimizer()
+    eager = model.train_sequence(opt_state, us[:-1], us[1:], jax.random.key(2))[0]
+    jitted = eqx.filter_jit(lambda m, o: m.train_sequence(o, us[:-1], us[1:], jax.random.key(2)))(
+        model, opt_state
+    )[0]
+    assert float(jnp.abs(jitted.v.weights).max()) > 0
+    for a, b in zip(jax.tree_util.tree_leaves(eqx.filter(eager, eqx.is_array)),
+                    jax.tree_util.tree_leaves(eqx.filter(jitted, eqx.is_array))):  # fmt: skip
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)

@@ -422,3 +422,34 @@ def test_apply_updates_lands_exactly_on_the_bounds_and_equals_plain_optax(getkey
     low, high = np.float32(0.01), np.float32(1.0) - np.float32(0.01)
     assert fast.weights.min() >= low and fast.weights.max() <= high  # exactly on the bounds
     assert int(jnp.sum(fast.weights == high)) > 0 and int(jnp.sum(fast.weights == low)) > 0
+
+
+def test_hebbian_chain_has_the_same_structure_inside_and_outside_jit():
+    """Regression: a Python 0 ``w_bound`` became a traced 0 under ``jit``, which added a
+    soft bound and, with ``nonnegative``, clipped the weights to [0, 0]; the chain built
+    inside a trace must match the one built outside (same optimiser state), and a traced
+    bound of 0 still means no bound."""
+    syn = DenseSynapse((3, 2), key=jax.random.key(0))
+    syn = eqx.tree_at(lambda s: s.weights, syn, jnp.full((3, 2), 0.5))
+    updates = eqx.tree_at(lambda s: s.weights, syn, jnp.ones((3, 2)))
+    for kwargs in (dict(nonnegative=True), dict(soft_bound=True), dict()):
+        outside = plasticity.hebbian(0.1, "sgd", w_bound=0.0, **kwargs)
+        state = plasticity.init(outside, syn)
+        ref, _ = plasticity.apply_updates(syn, updates, state, outside)
+
+        @jax.jit
+        def inside(syn, state, kwargs=kwargs):
+            opt = plasticity.hebbian(0.1, "sgd", w_bound=0.0, **kwargs)
+            return plasticity.apply_updates(syn, updates, state, opt)
+
+        new, _ = inside(syn, state)
+        np.testing.assert_allclose(np.asarray(new.weights), np.asarray(ref.weights), rtol=1e-6)
+        assert float(new.weights.min()) > 0.5  # moved up, not clipped to 0
+
+        @jax.jit
+        def traced_bound(syn, state, wb, kwargs=kwargs):
+            opt = plasticity.hebbian(0.1, "sgd", w_bound=wb, **kwargs)
+            return plasticity.apply_updates(syn, updates, opt.init(syn), opt)
+
+        new, _ = traced_bound(syn, state, jnp.float32(0.0))
+        np.testing.assert_allclose(np.asarray(new.weights), np.asarray(ref.weights), rtol=1e-6)

@@ -342,3 +342,55 @@ def test_get_task_and_fit_argument_errors(tmp_path):
     with pytest.raises(ValueError, match="`batch_size`"):
         fit(PCNTask(), PCNConfig(batch_size=5000, out=str(tmp_path / "x"), **SMALL_PCN))
     assert not (tmp_path / "x").exists()
+
+
+# tasks whose step folds constants (AbstractTask.constants): small configurations
+FOLDING = {
+    "pcn": dict(hidden=(8,), T=2),
+    "conv-pc": dict(n_features=2, T=2, kernel=3),
+    "snn-surrogate": dict(hidden=8, T=2),
+    "pc-recon": dict(T=5),
+    "sparse-coding": dict(
+        hidden=16, patch=8, n_patches=600, test_patches=100, T=10, batch_size=100
+    ),  # fmt: skip
+    "som": dict(),
+    "evstdp-patches": dict(batch_size=4, T=20),
+    "ti-stdp": dict(batch_size=4, T=30, hidden=(20, 9)),
+    "bfa-snn": dict(hidden=16, T=12, burn_in=3, batch_size=50),
+    "rl-snn": dict(batch_size=2),
+}
+
+
+def test_every_task_that_folds_constants_is_listed_here():
+    folding = {
+        name for name in training.TASKS
+        if type(get_task(name)).constants is not training.AbstractTask.constants
+    }  # fmt: skip
+    assert folding == set(FOLDING)
+
+
+@pytest.mark.parametrize("name", sorted(FOLDING))
+def test_folding_constants_leaves_training_unchanged(name, tmp_path):
+    """A leaf folded into the step as a constant must not change in the step: steps with
+    the task's folding equal steps with every leaf an argument."""
+    import equinox as eqx
+
+    from ngcx import FlatStep
+    from ngcx.data import DataLoader
+
+    task = get_task(name)
+    config = task.config_cls(out=str(tmp_path), **FOLDING[name])
+    run = training.Run(config, task.load_data(config), None, jax.random.key(0), tmp_path)
+    state = task.init(run)
+    folded = FlatStep(task.make_step(run, state), state, dynamic=task.constants(run, state))
+    plain = FlatStep(task.make_step(run, state), state)
+    arrays = [(f"a{i}", a) for i, a in enumerate(task.train_arrays(run))]
+    for b, named in enumerate(DataLoader(arrays, config.batch_size, key=jax.random.key(1))):
+        batch = task.to_step_batch(run, tuple(a for _, a in named))
+        folded(batch, jax.random.key(b))
+        plain(batch, jax.random.key(b))
+        if b == 3:
+            break
+    a, b = (eqx.filter(s.state, eqx.is_array) for s in (folded, plain))
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=True):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-5, atol=1e-6)

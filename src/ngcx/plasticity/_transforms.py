@@ -353,8 +353,12 @@ def hebbian(
     unknown `optimizer` name lists the valid ones.
     """
     parts: list[optax.GradientTransformation] = []
+    # which terms exist is decided on the arguments as given: a Python 0 leaves its term
+    # out whether or not this runs under a trace (so a chain built inside ``jit`` has the
+    # same structure, and optimiser state, as one built outside)
+    no_bound = is_static_zero(w_bound)
     w_bound = param(w_bound, "w_bound", "nonnegative")
-    if soft_bound and not is_static_zero(w_bound):
+    if soft_bound and not no_bound:
         parts.append(scale_by_soft_bound(w_bound))
     parts.append(scale_by_sign(sign))
     if not is_static_zero(w_decay):
@@ -373,15 +377,14 @@ def hebbian(
     projections: list[Callable[[Any], Any]] = []
     if clip is not None:
         projections.append(_clipper(*clip))
-    elif not is_static_zero(w_bound):
-        wb = w_bound
+    elif not no_bound:
+        # a traced w_bound of 0 means "no bound": clip to +inf there
+        big = jnp.where(w_bound > 0, w_bound, jnp.inf)
         if nonnegative:
-            projections.append(_clipper(0.0, wb))
+            projections.append(_clipper(0.0, big))
         else:
-            # a traced w_bound of 0 means "no bound": clip to +-inf there
-            big = jnp.where(wb > 0, wb, jnp.inf)
             projections.append(lambda w: jnp.clip(w, -big, big))
-    if nonnegative and (clip is not None or is_static_zero(w_bound)):
+    if nonnegative and (clip is not None or no_bound):
         projections.append(lambda w: jnp.maximum(w, 0.0))
     if mask is not None:
         projections.append(_masker(mask))

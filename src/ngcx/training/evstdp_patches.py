@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import plasticity
 from ..data import generate_patch_set
 from ..models import EventSTDPPatches, filter_match
 from ._config import TrainConfig, check_fields, field
@@ -152,6 +153,13 @@ class EvSTDPPatchesTask(AbstractTask[EvSTDPPatchesConfig]):
             seed=c.data_seed,
         )  # fmt: skip
         return np.asarray(patches, np.float32)
+
+    def constants(self, run: Run[EvSTDPPatchesConfig], state: Any) -> Any:
+        # the rule's and cells' constants compiled in (benchmarks/evstdp_patches.py: 1.06-1.17
+        # of the plain-JAX twin with them as arguments, 0.97-1.02 folded); the weights and
+        # the adaptive thresholds move
+        mask = plasticity.plastic_mask(state[0])
+        return (eqx.tree_at(lambda m: m.thr, mask, True), True)
 
     def evaluate(self, run: Run[EvSTDPPatchesConfig], state: Any, key: Any) -> dict[str, float]:
         model = self.model(state)

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import plasticity
 from ..models import SelfOrganizingMap
 from ._config import TrainConfig, check_fields, field
 from ._data import Dataset
@@ -133,6 +134,12 @@ class SOMTask(AbstractTask[SOMConfig]):
             "train_quantization_error": model.quantization_error(x),
             "radius": model.radius_at(som_state.step),
         }
+
+    def constants(self, run: Run[SOMConfig], state: Any) -> Any:
+        # coordinates and schedule constants compiled in: only the prototypes, the
+        # optimiser's count and the map's step counter move (benchmarks/som.py: one
+        # update per call was ~4x the plain-JAX twin with every leaf an argument)
+        return (plasticity.plastic_mask(state[0]), True)
 
     def evaluate(self, run: Run[SOMConfig], state: Any, key: Any) -> dict[str, float]:
         d: Dataset = run.data

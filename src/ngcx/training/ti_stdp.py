@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import plasticity
 from ..models import TISTDP, DiehlCook, TISTDPNetwork, classify_by_winner
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
@@ -113,6 +114,13 @@ class TISTDPTask(AbstractTask[TISTDPConfig]):
         x = jnp.asarray(np.concatenate([run.data.x_train[:n], run.data.x_test]))
         c1, c2 = _respond(model, x, key)
         return (c1[:n], c2[:n]), (c1[n:], c2[n:]), jnp.asarray(run.data.y_train[:n])
+
+    def constants(self, run: Run[TISTDPConfig], state: Any) -> Any:
+        # the rule's and cells' constants compiled in (benchmarks/ti_stdp.py: 1.16-1.19 of
+        # the plain-JAX twin with them as arguments, 0.97-0.99 folded); the weights and both
+        # layers' adaptive thresholds move
+        mask = plasticity.plastic_mask(state[0])
+        return (eqx.tree_at(lambda m: (m.theta1, m.theta2), mask, (True, True)), True)
 
     def evaluate(self, run: Run[TISTDPConfig], state: Any, key: Any) -> dict[str, float]:
         (b1, b2), (t1, t2), y_bind = self._counts(run, state, key)
