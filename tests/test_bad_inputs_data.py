@@ -194,7 +194,11 @@ _LONG = _idx(0x08, (300,), np.random.default_rng(0).integers(0, 256, 300, np.uin
             _idx(0x0C, (2, 2), bytes(8)),
             r"'[^']*dims' holds 8 data bytes, its header says 16 \(dimensions \(2, 2\)",
         ),
-        ("trunc.gz", gzip.compress(_LONG)[:40], r"'[^']*trunc\.gz' is a corrupt or truncated gzip"),
+        (
+            "trunc.gz",
+            gzip.compress(_LONG, mtime=0)[:40],
+            r"'[^']*trunc\.gz' is a corrupt or truncated gzip",
+        ),
     ],
 )
 def test_load_idx_corrupt_files_name_the_file(tmp_path, name, content, match):
@@ -209,7 +213,7 @@ def test_load_idx_missing_file_names_path(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "content"), [("plain.gz", _GOOD), ("zipped", gzip.compress(_GOOD))]
+    ("name", "content"), [("plain.gz", _GOOD), ("zipped", gzip.compress(_GOOD, mtime=0))]
 )
 def test_load_idx_reads_gzipped_or_not_whatever_the_name(tmp_path, name, content):
     (tmp_path / name).write_bytes(content)
