@@ -121,7 +121,8 @@ def floors(session: nox.Session) -> None:
     session.run("python", "-m", "pip", "check")
     session.run("python", "-m", "pip", "freeze", "--requirement", str(constraints))
     paths = session.posargs or FLOORS_TESTS
-    session.run("pytest", "-q", "-p", "no:cacheprovider", *paths)
+    parallel = ["-n", "auto", "--dist", "loadfile"]  # pytest-xdist at its floor too
+    session.run("pytest", "-q", "-p", "no:cacheprovider", *parallel, *paths)
     if not session.posargs:
         env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}
         session.run("pytest", "-q", "-p", "no:cacheprovider", "tests/multidevice", env=env)

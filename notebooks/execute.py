@@ -5,7 +5,8 @@
 Each script ``NN_name.py`` is paired with ``NN_name.ipynb`` (jupytext, no outputs stored:
 the file to open in Jupyter); the run first checks that every pair holds the same cells
 (fix a stale pair with ``jupytext --sync notebooks/NN_name.py``). Each script is then run
-by nbclient; a cell that raises fails the run, and so does a notebook that takes longer than
+by nbclient (``--jobs`` at once, default one per CPU, each in its own process and
+kernel); a cell that raises fails the run, and so does a notebook that takes longer than
 ``--limit`` seconds (default 120: every tutorial must run in under two minutes on a 2-core
 CPU). Executed notebooks are written to ``--out`` (default ``notebooks/_executed``, not
 tracked), where the docs build reads their outputs.
@@ -21,8 +22,10 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -81,12 +84,42 @@ def cached(target: Path, key: str, limit: float) -> float | None:
     return float(record["seconds"])
 
 
+def run_one(path: Path, out: Path, limit: float, force: bool) -> tuple[str, str, float, str]:
+    """Execute one script into ``out`` (unless its executed copy is current): returns
+    ``(name, status, seconds, message)`` with status ``cached``, ``ok``, ``TOO SLOW`` or
+    ``FAILED``."""
+    target = out / (path.stem + ".ipynb")
+    key = execution_key(path)
+    seconds = None if force else cached(target, key, limit)
+    if seconds is not None:
+        return path.name, "cached", seconds, "(executed before, unchanged)"
+    target.unlink(missing_ok=True)
+    notebook = jupytext.read(path)
+    client = NotebookClient(
+        notebook, timeout=int(limit), kernel_name="python3",
+        resources={"metadata": {"path": str(ROOT)}},
+    )  # fmt: skip
+    start = time.perf_counter()
+    try:
+        client.execute()
+    except Exception as err:  # a failing cell: report it, keep going
+        return path.name, "FAILED", 0.0, f"{type(err).__name__}: {str(err)[-2000:]}"
+    elapsed = time.perf_counter() - start
+    notebook.metadata["ngcx_execution"] = {"key": key, "seconds": round(elapsed, 1)}
+    nbformat.write(notebook, target)
+    return path.name, "ok" if elapsed <= limit else "TOO SLOW", elapsed, ""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebook scripts (default: all)")
     parser.add_argument("--limit", type=float, default=120.0, help="seconds per notebook")
     parser.add_argument("--out", type=Path, default=HERE / "_executed")
     parser.add_argument("--force", action="store_true", help="run even if up to date")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1,
+        help="notebooks executed at once, each in its own process and kernel (default: CPUs)",
+    )  # fmt: skip
     args = parser.parse_args()
     paths = [Path(n).resolve() for n in args.names] or sorted(HERE.glob("[0-9][0-9]_*.py"))
     if not paths:
@@ -97,33 +130,16 @@ def main() -> int:
         print(f"UNPAIRED {problem}")
     args.out.mkdir(parents=True, exist_ok=True)
     failed = []
-    for path in paths:
-        target = args.out / (path.stem + ".ipynb")
-        key = execution_key(path)
-        seconds = None if args.force else cached(target, key, args.limit)
-        if seconds is not None:
-            print(f"{'cached':8s} {path.name}  {seconds:6.1f} s (executed before, unchanged)")
-            continue
-        target.unlink(missing_ok=True)
-        notebook = jupytext.read(path)
-        client = NotebookClient(
-            notebook, timeout=int(args.limit), kernel_name="python3",
-            resources={"metadata": {"path": str(ROOT)}},
-        )  # fmt: skip
-        start = time.perf_counter()
-        try:
-            client.execute()
-        except Exception as err:  # a failing cell: report it, keep going
-            failed.append(path.name)
-            print(f"FAILED {path.name}: {type(err).__name__}: {str(err)[-2000:]}")
-            continue
-        elapsed = time.perf_counter() - start
-        notebook.metadata["ngcx_execution"] = {"key": key, "seconds": round(elapsed, 1)}
-        nbformat.write(notebook, target)
-        status = "ok" if elapsed <= args.limit else "TOO SLOW"
-        if elapsed > args.limit:
-            failed.append(path.name)
-        print(f"{status:8s} {path.name}  {elapsed:6.1f} s")
+    with ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        jobs = [pool.submit(run_one, p, args.out, args.limit, args.force) for p in paths]
+        for job in jobs:  # reported in order
+            name, status, seconds, message = job.result()
+            if status in ("FAILED", "TOO SLOW"):
+                failed.append(name)
+            if status == "FAILED":
+                print(f"FAILED {name}: {message}", flush=True)
+            else:
+                print(f"{status:8s} {name}  {seconds:6.1f} s {message}".rstrip(), flush=True)
     if failed:
         print(f"{len(failed)} notebook(s) failed: {', '.join(failed)}")
     if unpaired:

@@ -44,10 +44,12 @@ def test_sixteen_learning_rates_on_four_devices(tmp_path):
     _close(sharded.state, single.state)
     for i in (0, 9):
         assert sharded.final[i]["test_acc"] == pytest.approx(single.final[i]["test_acc"], abs=2e-3)
-    # and a member equals its own run (fit shards its batches over the 4 devices)
-    config = dataclasses.replace(sharded.member_config(9), out=str(tmp_path / "fit"))
-    ref = fit(PCNTask(), config, progress=False)
-    _close(sharded.member_state(9)[0], ref.state[0])
+    # and every member equals its own run (fit shards its batches over the 4 devices)
+    for i in range(16):
+        config = dataclasses.replace(sharded.member_config(i), out=str(tmp_path / f"fit{i}"))
+        ref = fit(PCNTask(), config, progress=False)
+        _close(sharded.member_state(i)[0], ref.state[0])
+        assert sharded.final[i]["test_acc"] == pytest.approx(ref.final["test_acc"], abs=2e-3)
 
 
 def test_members_must_divide_over_the_devices():

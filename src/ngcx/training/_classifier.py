@@ -36,3 +36,25 @@ def classifier_final(
 
 def classifier_summary(final: dict[str, Any]) -> str:
     return f"final test accuracy {final['test_acc']:.4f}, train {final['train_acc']:.4f}"
+
+
+def plot_classifier(
+    viz: Any,
+    out: Any,
+    history: dict[str, list[float]],
+    final: dict[str, Any],
+    name: str,
+    loss: str | None = None,
+) -> None:
+    """The classifier tasks' two plots in `out`: ``learning_curve.png`` (the per-epoch
+    `loss` or energy, if given, with the train and test accuracies on a second axis) and
+    ``confusion_matrix.png`` (the final test set); `name` titles them."""
+    curves = {} if loss is None else {loss: history[loss]}
+    curves.update({"train acc": history["train_acc"], "test acc": history["test_acc"]})
+    viz.plot_learning_curve(
+        curves, out / "learning_curve.png", title=name, secondary=("train acc", "test acc")
+    )
+    viz.plot_confusion_matrix(
+        np.asarray(final["confusion_matrix"]), out / "confusion_matrix.png",
+        title=f"{name}: test set",
+    )  # fmt: skip

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import HiddenPCN
-from ._classifier import classifier_final, classifier_summary
+from ._classifier import classifier_final, classifier_summary, plot_classifier
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -127,18 +127,8 @@ class HiddenPCNTask(AbstractTask[HiddenPCNConfig]):
 
     def plots(self, run: Run[HiddenPCNConfig], state: Any, history: Any, viz: Any) -> None:
         model, d, out = state[0], run.data, run.out
-        viz.plot_learning_curve(
-            {"energy": history["energy"], "train acc": history["train_acc"],
-             "test acc": history["test_acc"]},
-            out / "learning_curve.png",
-            title=f"hidden PCN on {d.name}",
-            secondary=("train acc", "test acc"),
-        )  # fmt: skip
         final = self.final(run, state, run.final_key)
-        viz.plot_confusion_matrix(
-            np.asarray(final["confusion_matrix"]), out / "confusion_matrix.png",
-            title="hidden PCN test set",
-        )  # fmt: skip
+        plot_classifier(viz, out, history, final, f"hidden PCN on {d.name}", loss="energy")
         if d.image_shape is not None:
             w = model.subnetwork().synapses[0].weights
             viz.plot_receptive_fields(np.asarray(w), d.image_shape, out / "receptive_fields.png")

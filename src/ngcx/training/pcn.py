@@ -20,7 +20,7 @@ import numpy as np
 from .. import plasticity
 from .._flat import FlatStep
 from ..models import PCN
-from ._classifier import classifier_final, classifier_summary
+from ._classifier import classifier_final, classifier_summary, plot_classifier
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -157,18 +157,8 @@ class PCNTask(AbstractTask[PCNConfig]):
 
     def plots(self, run: Run[PCNConfig], state: Any, history: Any, viz: Any) -> None:
         model, d, out = state[0], run.data, run.out
-        viz.plot_learning_curve(
-            {"energy": history["energy"], "train acc": history["train_acc"],
-             "test acc": history["test_acc"]},
-            out / "learning_curve.png",
-            title=f"PCN on {d.name}",
-            secondary=("train acc", "test acc"),
-        )  # fmt: skip
         final = self.final(run, state, run.final_key)
-        viz.plot_confusion_matrix(
-            np.asarray(final["confusion_matrix"]), out / "confusion_matrix.png",
-            title="PCN test set",
-        )  # fmt: skip
+        plot_classifier(viz, out, history, final, f"PCN on {d.name}", loss="energy")
         if d.image_shape is not None:
             viz.plot_receptive_fields(
                 np.asarray(model.synapses[0].weights), d.image_shape, out / "receptive_fields.png"

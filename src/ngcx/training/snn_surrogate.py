@@ -21,7 +21,7 @@ import optax
 from .._flat import FlatStep
 from ..models import SurrogateSNN
 from ..surrogates import SURROGATES
-from ._classifier import classifier_final, classifier_summary
+from ._classifier import classifier_final, classifier_summary, plot_classifier
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -191,18 +191,8 @@ class SNNSurrogateTask(AbstractTask[SNNSurrogateConfig]):
 
     def plots(self, run: Run[SNNSurrogateConfig], state: Any, history: Any, viz: Any) -> None:
         model, d, c, out = state[0], run.data, run.config, run.out
-        viz.plot_learning_curve(
-            {"loss": history["loss"], "train acc": history["train_acc"],
-             "test acc": history["test_acc"]},
-            out / "learning_curve.png",
-            title=f"surrogate-gradient SNN ({c.surrogate})",
-            secondary=("train acc", "test acc"),
-        )  # fmt: skip
         final = self.final(run, state, run.final_key)
-        viz.plot_confusion_matrix(
-            np.asarray(final["confusion_matrix"]), out / "confusion_matrix.png",
-            title="SNN test set",
-        )  # fmt: skip
+        plot_classifier(viz, out, history, final, f"surrogate-gradient SNN ({c.surrogate})", "loss")
         key = jax.random.fold_in(run.final_key, 1)
         hidden = model.hidden_spikes(jnp.asarray(d.x_test[:1]), key)
         viz.plot_spike_raster(
