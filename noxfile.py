@@ -17,6 +17,9 @@ nox.options.sessions = [
     "floors",
 ]
 nox.options.reuse_existing_virtualenvs = True
+# uv creates the virtualenvs and installs into them (~3 s for ``.[test]`` against ~20 s with
+# pip, eight times per CI run); plain virtualenv + pip where uv is not installed.
+nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_missing_interpreters = True
 
 PYTHON = "3.11"
@@ -118,8 +121,11 @@ def floors(session: nox.Session) -> None:
     constraints = Path(session.create_tmp()) / "floors.txt"
     session.run("python", ".ci/lowest_constraints.py", "--extra", "test", "-o", str(constraints))
     session.install("-c", str(constraints), "-e", ".[test]")
-    session.run("python", "-m", "pip", "check")
-    session.run("python", "-m", "pip", "freeze", "--requirement", str(constraints))
+    if session.venv_backend == "uv":
+        session.run("uv", "pip", "check")
+    else:
+        session.run("python", "-m", "pip", "check")
+    session.run("python", ".ci/lowest_constraints.py", "--check", str(constraints))
     paths = session.posargs or FLOORS_TESTS
     parallel = ["-n", "auto", "--dist", "loadfile"]  # pytest-xdist at its floor too
     session.run("pytest", "-q", "-p", "no:cacheprovider", *parallel, *paths)

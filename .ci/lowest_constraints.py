@@ -7,11 +7,13 @@ line) and installs with ``pip install -c``. Transitive dependencies are left to 
 without a floor cannot be tested at its lowest version, so it is an error.
 
     python .ci/lowest_constraints.py [--extra test ...] [-o constraints.txt]
+    python .ci/lowest_constraints.py --check constraints.txt   # installed == pinned?
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import re
 import sys
 import tomllib
@@ -57,11 +59,36 @@ def floors(extras: list[str], pyproject: Path = ROOT / "pyproject.toml") -> dict
     return out
 
 
+def check(constraints: Path) -> None:
+    """Print each pinned package's installed version; exit non-zero naming every package
+    that is missing or not at its pin (what ``pip freeze --requirement`` showed, for any
+    installer). Versions compare as versions: a pin of ``2.0`` is met by ``2.0.0``."""
+    from packaging.version import Version  # noqa: PLC0415 (the test extra brings it: pytest)
+
+    wrong = []
+    for line in constraints.read_text().splitlines():
+        name, _, pin = line.partition("==")
+        try:
+            have = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            have = "not installed"
+        same = have != "not installed" and Version(have) == Version(pin)
+        print(f"{name}=={have}" + ("" if same else f"   (pinned {pin})"))
+        if not same:
+            wrong.append(f"{name} {have} (pinned {pin})")
+    if wrong:
+        raise SystemExit("not at their floors: " + ", ".join(wrong))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extra", action="append", default=[], help="an extra to include")
     parser.add_argument("-o", "--output", type=Path, help="write here instead of stdout")
+    parser.add_argument("--check", type=Path, metavar="FILE", help="check installed == FILE")
     args = parser.parse_args(argv)
+    if args.check is not None:
+        check(args.check)
+        return
     text = "".join(f"{name}=={low}\n" for name, low in floors(args.extra).items())
     if args.output is None:
         sys.stdout.write(text)

@@ -2,7 +2,18 @@
 
 import os
 
-import jax
+
+# XLA's CPU backend compiles with LLVM at -O1 in the tests instead of -O2: the suite's
+# programs are small and mostly compiled once (every hypothesis example and eager op has
+# its own shapes), so compile time dominates, and -O1 cuts the suite's time by ~15%
+# (compile-bound modules by ~30%). The floating-point semantics are unchanged (no fast
+# math at any level); an explicit setting in XLA_FLAGS wins. Set before JAX's backend
+# starts, i.e. before any test runs.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    _flags = os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=1"
+    os.environ["XLA_FLAGS"] = _flags.strip()
+
+import jax  # noqa: E402
 import pytest
 from hypothesis import settings
 

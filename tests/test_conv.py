@@ -51,29 +51,39 @@ def _case(g):
     return x, W, (g["sh"], g["sw"]), g["padding"], k3
 
 
+# Each example has its own shapes, so every eager op would compile anew (~36 small XLA
+# compiles per example); the checks below run each example's quantities in one jit instead.
+
+
 @settings(max_examples=15)
 @given(geometry)
 def test_deconv_values_filter_update_and_dinputs_equal_autodiff(g):
     x, W, s, p, k = _case(g)
-    ref = lax_deconv(x, W, s, p)
-    if ref.shape[1] == 0 or ref.shape[2] == 0:
+    shape = jax.eval_shape(lambda u, w: lax_deconv(u, w, s, p), x, W).shape
+    if shape[1] == 0 or shape[2] == 0:
         return
     syn = HebbianDeconvSynapse(
         W.shape, (g["h"], g["w"]), key=k, stride=s, padding=p, eta=1.0, sign_value=-1.0, w_decay=0.1
     )
     syn = eqx.tree_at(lambda m: m.weights, syn, W)
-    np.testing.assert_allclose(syn(x), ref, rtol=1e-4, atol=1e-4)
-    post = jax.random.normal(k, ref.shape)
-    gW, gx = jax.grad(lambda w, u: jnp.sum(post * lax_deconv(u, w, s, p)), argnums=(0, 1))(W, x)
+
+    @eqx.filter_jit
+    def quantities(syn, W, x, k):
+        post = jax.random.normal(k, shape)
+        grads = jax.grad(lambda w, u: jnp.sum(post * lax_deconv(u, w, s, p)), argnums=(0, 1))
+        gW, gx = grads(W, x)
+        opt = learning.synapse_optimizer(syn)
+        state = learning.init_optimizer(opt, syn)
+        new, _ = learning.apply_updates(syn, syn.hebbian_updates(x, post), state, opt)
+        return syn(x), lax_deconv(x, W, s, p), new.weights, gW, syn.backtransmit(post), gx
+
+    out, ref, new_weights, gW, back, gx = quantities(syn, W, x, k)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
     # the filter update fed to the (descending) optimiser is sign_value * dL/dW + w_decay * W,
     # so one sgd(eta=1) step moves W by -(sign_value * grad + w_decay * W): with ngc-learn's
     # sign_value = -1 that is +grad - w_decay * W
-    opt = learning.synapse_optimizer(syn)
-    new, _ = learning.apply_updates(
-        syn, syn.hebbian_updates(x, post), learning.init_optimizer(opt, syn), opt
-    )
-    np.testing.assert_allclose(new.weights - W, -(-1.0 * gW + 0.1 * W), rtol=1e-3, atol=1e-3)
-    np.testing.assert_allclose(syn.backtransmit(post), gx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(new_weights - W, -(-1.0 * gW + 0.1 * W), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(back, gx, rtol=1e-4, atol=1e-4)
 
 
 @settings(max_examples=15)
@@ -84,16 +94,23 @@ def test_conv_values_filter_update_and_dinputs_equal_autodiff(g):
         with pytest.raises(ValueError, match="kernel"):
             ConvSynapse(W.shape, (g["h"], g["w"]), key=k, stride=s, padding=p)
         return
-    ref = lax_conv(x, W, s, p)
     syn = HebbianConvSynapse(W.shape, (g["h"], g["w"]), key=k, stride=s, padding=p, use_bias=True)
     syn = eqx.tree_at(lambda m: m.weights, syn, W)
-    np.testing.assert_allclose(syn(x), ref, rtol=1e-4, atol=1e-4)
-    post = jax.random.normal(k, ref.shape)
-    gW, gx = jax.grad(lambda w, u: jnp.sum(post * lax_conv(u, w, s, p)), argnums=(0, 1))(W, x)
-    upd = syn.hebbian_updates(x, post)
+    shape = jax.eval_shape(lambda u, w: lax_conv(u, w, s, p), x, W).shape
+
+    @eqx.filter_jit
+    def quantities(syn, W, x, k):
+        post = jax.random.normal(k, shape)
+        grads = jax.grad(lambda w, u: jnp.sum(post * lax_conv(u, w, s, p)), argnums=(0, 1))
+        gW, gx = grads(W, x)
+        upd = syn.hebbian_updates(x, post)
+        return syn(x), lax_conv(x, W, s, p), upd, gW, post, syn.backtransmit(post), gx
+
+    out, ref, upd, gW, post, back, gx = quantities(syn, W, x, k)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(upd.weights, gW, rtol=1e-3, atol=1e-3)
     np.testing.assert_allclose(upd.biases, post.sum((0, 1, 2)), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(syn.backtransmit(post), gx, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(back, gx, rtol=1e-4, atol=1e-4)
 
 
 def test_explicit_padding_and_non_square(getkey):
