@@ -55,14 +55,19 @@ def _pcn_layer_energy(W, b, pre_act, z, sigma):
     st.integers(0, 2**16),
 )
 def test_hebbian_update_equals_negative_energy_gradient(batch, n_in, n_out, sigma, seed):
-    k1, k2, k3, k4 = jax.random.split(jax.random.key(seed), 4)
-    syn = HebbianSynapse((n_in, n_out), key=k1, use_bias=True, w_bound=0.0)
-    syn = eqx.tree_at(lambda s: s.biases, syn, jax.random.normal(k4, (n_out,)))
-    pre_act = jax.nn.relu(jax.random.normal(k2, (batch, n_in)))
-    z = jax.random.normal(k3, (batch, n_out))
-    post = (z - syn(pre_act)) / sigma**2  # the Gaussian error unit
-    upd = hebbian_rule(syn, pre_act, post)
-    gW, gb = jax.grad(_pcn_layer_energy, argnums=(0, 1))(syn.weights, syn.biases, pre_act, z, sigma)
+    @jax.jit  # one compile per example (its shapes are new) instead of one per eager op
+    def rule_and_gradient(key, sigma):
+        k1, k2, k3, k4 = jax.random.split(key, 4)
+        syn = HebbianSynapse((n_in, n_out), key=k1, use_bias=True, w_bound=0.0)
+        syn = eqx.tree_at(lambda s: s.biases, syn, jax.random.normal(k4, (n_out,)))
+        pre_act = jax.nn.relu(jax.random.normal(k2, (batch, n_in)))
+        z = jax.random.normal(k3, (batch, n_out))
+        post = (z - syn(pre_act)) / sigma**2  # the Gaussian error unit
+        upd = hebbian_rule(syn, pre_act, post)
+        energy_grad = jax.grad(_pcn_layer_energy, argnums=(0, 1))
+        return upd, energy_grad(syn.weights, syn.biases, pre_act, z, sigma)
+
+    upd, (gW, gb) = rule_and_gradient(jax.random.key(seed), jnp.float32(sigma))
     np.testing.assert_allclose(upd.weights, -gW, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(upd.biases, -gb, rtol=1e-4, atol=1e-5)
 
