@@ -11,7 +11,7 @@ from ngcx import io
 from ngcx.models import PCN
 from ngcx.simulation import simulate
 from ngcx.training import PCNConfig, PCNTask, fit
-from ngcx.training._classifier import confusion_matrix
+from ngcx.training._classifier import accuracy, confusion_matrix, one_hot_batch
 
 
 @pytest.fixture
@@ -162,6 +162,14 @@ def test_train_pcn_writes_everything(tmp_path):
 def test_confusion_matrix():
     m = confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2]), 3)
     np.testing.assert_array_equal(m, [[1, 0, 0], [0, 1, 1], [0, 0, 1]])
+
+
+def test_accuracy_and_one_hot_batch():
+    assert accuracy(np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2])) == 0.75
+    x = np.zeros((3, 4), np.float32)
+    same, targets = one_hot_batch((x, np.array([2, 0, 1])), 3)
+    assert same is x and targets.dtype == np.float32
+    np.testing.assert_array_equal(targets, [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
 
 
 def test_ensemble_of_pcns_by_vmap(getkey):

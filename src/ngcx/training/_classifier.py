@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 
 
-__all__ = ["confusion_matrix", "accuracy", "classifier_final", "classifier_summary"]
+__all__ = [
+    "confusion_matrix",
+    "accuracy",
+    "one_hot_batch",
+    "classifier_final",
+    "classifier_summary",
+]
 
 
 def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
@@ -20,6 +26,13 @@ def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int) -> np.ndarray:
 def accuracy(y_true: Any, y_pred: Any) -> float:
     """The share of predictions equal to the labels."""
     return float((np.asarray(y_pred) == np.asarray(y_true)).mean())
+
+
+def one_hot_batch(arrays: tuple[Any, ...], n_classes: int) -> tuple[Any, Any]:
+    """``(x, y)`` with integer labels ``y`` of shape ``(B,)`` as ``(x, Y)`` with one-hot
+    float32 targets ``Y`` of shape ``(B, n_classes)`` (a task's ``to_step_batch``)."""
+    x, y = arrays
+    return x, np.eye(n_classes, dtype=np.float32)[np.asarray(y)]
 
 
 def classifier_final(

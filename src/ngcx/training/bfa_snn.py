@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import BFASNN, BFAResponse
-from ._classifier import classifier_final, classifier_summary
+from ._classifier import accuracy, classifier_final, classifier_summary
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -134,8 +134,8 @@ class BFASNNTask(AbstractTask[BFASNNConfig]):
         pred_train, _ = self._responses(model, d.x_train, k1)
         pred_test, rate = self._responses(model, d.x_test, k2)
         return {
-            "train_acc": float((pred_train == d.y_train).mean()),
-            "test_acc": float((pred_test == d.y_test).mean()),
+            "train_acc": accuracy(d.y_train, pred_train),
+            "test_acc": accuracy(d.y_test, pred_test),
             "spike_rate_hz": rate,
         }
 

@@ -22,7 +22,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import HiddenPCN
-from ._classifier import classifier_final, classifier_summary, plot_classifier
+from ._classifier import (
+    accuracy,
+    classifier_final,
+    classifier_summary,
+    one_hot_batch,
+    plot_classifier,
+)
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -84,8 +90,7 @@ class HiddenPCNTask(AbstractTask[HiddenPCNConfig]):
         return (model, model.init_optimizer())
 
     def to_step_batch(self, run: Run[HiddenPCNConfig], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
-        x, y = arrays
-        return (x, np.eye(run.data.n_classes, dtype=np.float32)[y])
+        return one_hot_batch(arrays, run.data.n_classes)
 
     def step(self, run: Run[HiddenPCNConfig], state: Any, batch: tuple[Any, ...], key: Any) -> Any:
         return self.make_step(run, state)(state, batch, key)
@@ -106,8 +111,8 @@ class HiddenPCNTask(AbstractTask[HiddenPCNConfig]):
     def evaluate(self, run: Run[HiddenPCNConfig], state: Any, key: Any) -> dict[str, float]:
         d, model = run.data, state[0]
         return {
-            "train_acc": float((self._predict(model, d.x_train) == d.y_train).mean()),
-            "test_acc": float((self._predict(model, d.x_test) == d.y_test).mean()),
+            "train_acc": accuracy(d.y_train, self._predict(model, d.x_train)),
+            "test_acc": accuracy(d.y_test, self._predict(model, d.x_test)),
         }
 
     def final(self, run: Run[HiddenPCNConfig], state: Any, key: Any) -> dict[str, Any]:

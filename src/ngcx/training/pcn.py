@@ -20,7 +20,13 @@ import numpy as np
 from .. import plasticity
 from .._flat import FlatStep
 from ..models import PCN
-from ._classifier import classifier_final, classifier_summary, plot_classifier
+from ._classifier import (
+    accuracy,
+    classifier_final,
+    classifier_summary,
+    one_hot_batch,
+    plot_classifier,
+)
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -113,8 +119,7 @@ class PCNTask(AbstractTask[PCNConfig]):
         return (model, model.init_optimizer(model.optimizer()))
 
     def to_step_batch(self, run: Run[PCNConfig], arrays: tuple[Any, ...]) -> tuple[Any, ...]:
-        x, y = arrays
-        return (x, np.eye(run.data.n_classes, dtype=np.float32)[y])
+        return one_hot_batch(arrays, run.data.n_classes)
 
     def step(self, run: Run[PCNConfig], state: Any, batch: tuple[Any, ...], key: Any) -> Any:
         return self.make_step(run, state)(state, batch, key)
@@ -138,8 +143,8 @@ class PCNTask(AbstractTask[PCNConfig]):
     def evaluate(self, run: Run[PCNConfig], state: Any, key: Any) -> dict[str, float]:
         d, model = run.data, state[0]
         return {
-            "train_acc": float((self._predict(model, d.x_train) == d.y_train).mean()),
-            "test_acc": float((self._predict(model, d.x_test) == d.y_test).mean()),
+            "train_acc": accuracy(d.y_train, self._predict(model, d.x_train)),
+            "test_acc": accuracy(d.y_test, self._predict(model, d.x_test)),
         }
 
     def final(self, run: Run[PCNConfig], state: Any, key: Any) -> dict[str, Any]:

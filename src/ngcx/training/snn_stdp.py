@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models import DiehlCook
-from ._classifier import classifier_final, classifier_summary
+from ._classifier import accuracy, classifier_final, classifier_summary
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -131,8 +131,8 @@ class SNNSTDPTask(AbstractTask[SNNSTDPConfig]):
     def evaluate(self, run: Run[SNNSTDPConfig], state: Any, key: Any) -> dict[str, float]:
         r, d = self._classify(run, state, key), run.data
         return {
-            "train_acc": float((r["pred_train"] == d.y_train).mean()),
-            "test_acc": float((r["pred_test"] == d.y_test).mean()),
+            "train_acc": accuracy(d.y_train, r["pred_train"]),
+            "test_acc": accuracy(d.y_test, r["pred_test"]),
         }
 
     def final(self, run: Run[SNNSTDPConfig], state: Any, key: Any) -> dict[str, Any]:

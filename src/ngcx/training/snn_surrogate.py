@@ -21,7 +21,7 @@ import optax
 from .._flat import FlatStep
 from ..models import SurrogateSNN
 from ..surrogates import SURROGATES
-from ._classifier import classifier_final, classifier_summary, plot_classifier
+from ._classifier import accuracy, classifier_final, classifier_summary, plot_classifier
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
@@ -174,8 +174,8 @@ class SNNSurrogateTask(AbstractTask[SNNSurrogateConfig]):
     def evaluate(self, run: Run[SNNSurrogateConfig], state: Any, key: Any) -> dict[str, float]:
         d, model = run.data, state[0]
         return {
-            "train_acc": float((self._predict(model, d.x_train, key) == d.y_train).mean()),
-            "test_acc": float((self._predict(model, d.x_test, key) == d.y_test).mean()),
+            "train_acc": accuracy(d.y_train, self._predict(model, d.x_train, key)),
+            "test_acc": accuracy(d.y_test, self._predict(model, d.x_test, key)),
         }
 
     def final(self, run: Run[SNNSurrogateConfig], state: Any, key: Any) -> dict[str, Any]:
