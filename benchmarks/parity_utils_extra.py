@@ -13,6 +13,10 @@ docstrings: ngc-learn's leapfrog moves positions with the old momentum, its
 attentive probe pools over the sequence and the batch, and its ``vote_style="mean"``
 classifier returns the one-hot mode). The exit status is non-zero if a row breaks its
 expectation.
+
+The last rows (``_ngclearn_calls``) run ngc-learn's own probe code unchanged on ngcx: the
+positional constructors with a PRNG key first (same key, same initial weights), then
+``update`` (Adam state kept across calls), ``process``, ``predict(data)`` and ``fit(dataset)``.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from ngclearn.utils import (
 )
 from ngclearn.utils.analysis import effective_dim as ng_eff
 from ngclearn.utils.analysis.attentive_probe import AttentiveProbe as NGAttentive
+from ngclearn.utils.analysis.kmeans_probe import KMeansProbe as NGKMeans
 from ngclearn.utils.analysis.knn_probe import KNNProbe as NGKNN
 from ngclearn.utils.analysis.linear_probe import LinearProbe as NGLinear
 from ngclearn.utils.diffeq import ode_utils as ng_ode
@@ -416,6 +421,138 @@ def _attentive(rng):
     return rows_same, rows_diff
 
 
+def _ngclearn_calls(rng):
+    """ngc-learn's own probe code (positional construction, ``update``/``fit``/``process``/
+    ``predict``) run unchanged against ngcx's probes."""
+    same, differs = [], []
+    X = rng.normal(size=(24, 3, 4)).astype(np.float32)  # (N, source_seq_length, input_dim)
+    lab = (X[:, :, 0].sum(1) > 0).astype(int)
+    Y = np.eye(2, dtype=np.float32)[lab]
+    jX, jY = jnp.asarray(X), jnp.asarray(Y)
+    for ctor in (jax.random.PRNGKey, jax.random.key):  # legacy and typed keys
+        kind = "PRNGKey" if ctor is jax.random.PRNGKey else "key"
+        ng = NGLinear(ctor(4), 3, 4, 2, 8, False, True)
+        ours = analysis.LinearProbe(ctor(4), 3, 4, 2, 8, False, True)
+        same.append(
+            (
+                f"LinearProbe(dkey={kind}, 3, 4, 2) initial weights",
+                _diff(ng.probe_params[2], ours.weights),
+            )
+        )
+    same.append(
+        (
+            "LinearProbe.process on (N, 3, 4) codes (flattened)",
+            _diff(ng.process(jX), ours.process(X)),
+        )
+    )
+    same.append(
+        ("LinearProbe.predict(data) -> (N, out_dim)", _diff(ng.predict(jX), ours.predict(X)))
+    )
+    losses, outs = [], []
+    for i in range(5):  # Adam state kept across update calls
+        sl = slice(8 * (i % 3), 8 * (i % 3) + 8)
+        L_ng, py_ng = ng.update(jX[sl], jY[sl])
+        L_us, py_us = ours.update(X[sl], Y[sl])
+        losses.append(_diff(L_ng, L_us))
+        outs.append(_diff(py_ng, py_us))
+    same.append(("LinearProbe.update x5: losses", max(losses)))
+    same.append(("LinearProbe.update x5: outputs", max(outs)))
+    same.append(("LinearProbe.update x5: weights", _diff(ng.probe_params[2], ours.weights)))
+
+    Xd = rng.normal(size=(16, 3, 4)).astype(np.float32)
+    Yd = np.eye(2, dtype=np.float32)[(Xd[:, :, 0].sum(1) > 0).astype(int)]
+    ng = NGLinear(jax.random.PRNGKey(7), 3, 4, 2, 24, use_softmax=True)
+    ng.eta = 0.05
+    acc_ng = ng.fit((jX, jY), (jnp.asarray(Xd), jnp.asarray(Yd)), n_iter=10, patience=3)
+    ours = analysis.LinearProbe(jax.random.PRNGKey(7), 3, 4, 2, 24, use_softmax=True, eta=0.05)
+    acc_us = ours.fit((X, Y), (Xd, Yd), n_iter=10, patience=3)
+    same.append(("LinearProbe.fit(dataset, dev_dataset): best dev accuracy", _diff(acc_ng, acc_us)))
+
+    q = rng.normal(size=(6, 3, 4)).astype(np.float32)
+    for dist in (("minkowski", 2), ("manhattan", 1), ("cosine", 2)):
+        ng = NGKNN(jax.random.PRNGKey(0), 3, 4, 2, 1, 3, dist)
+        ng.update(jX, jY)
+        ours = analysis.KNNProbe(jax.random.PRNGKey(0), 3, 4, 2, 1, 3, dist)
+        ours.update(X, Y)
+        same.append(
+            (
+                f"KNNProbe(dkey, 3, 4, 2, 1, 3, {dist}).predict",
+                _diff(ng.predict(jnp.asarray(q)), ours.predict(q)),
+            )
+        )
+
+    for n_iter in (1, 10):
+        ng = NGKMeans(jax.random.PRNGKey(5), 3, 4, 3)
+        ng.fit((jX, jY), n_iter=n_iter)
+        ours = analysis.KMeansProbe(jax.random.PRNGKey(5), 3, 4, 3)
+        ours.fit((X, Y), n_iter=n_iter)
+        same.append(
+            (f"KMeansProbe.fit(n_iter={n_iter}) centres", _diff(ng.centroids, ours.centroids))
+        )
+        same.append(
+            (
+                f"KMeansProbe.predict after fit(n_iter={n_iter})",
+                _diff(ng.predict(jX), ours.predict(X)),
+            )
+        )
+    L_ng, py_ng = ng.update(jX, jY)
+    L_us, py_us = ours.update(X, Y)
+    same.append(("KMeansProbe.update outputs", _diff(py_ng, py_us)))
+    same.append(("KMeansProbe.update centres", _diff(ng.centroids, ours.centroids)))
+
+    ng = NGAttentive(
+        jax.random.PRNGKey(6), 3, 4, 2, 2, 8, 1, 8, 8, use_LN=False, dropout=0.0, eta=0.01
+    )
+    ours = analysis.AttentiveProbe(
+        jax.random.PRNGKey(6), 3, 4, 2, 2, 8, 1, 8, 8, use_LN=False, dropout=0.0, eta=0.01
+    )
+    names = [
+        "Wq",
+        "bq",
+        "Wk",
+        "bk",
+        "Wv",
+        "bv",
+        "Wout",
+        "bout",
+        "Wqs",
+        "bqs",
+        "Wks",
+        "bks",
+        "Wvs",
+        "bvs",
+        "Wouts",
+        "bouts",
+    ]
+    ng_w = list(ng.probe_params[1:17]) + [
+        ng.probe_params[i] for i in (19, 20, 23, 24, 27, 28, 31, 32)
+    ]
+    names += ["Whid1", "bhid1", "Whid2", "bhid2", "Whid3", "bhid3", "Wy", "by"]
+    us_w = [getattr(ours, n) for n in names]
+    same.append(
+        (
+            "AttentiveProbe(dkey, ...) initial weights",
+            max(_diff(a.reshape(b.shape), b) for a, b in zip(ng_w, us_w, strict=True)),
+        )
+    )
+    L_ng, py_ng = ng.update(jX[:8], jY[:8])
+    L_us, py_us = ours.update(X[:8], Y[:8])
+    same.append(
+        ("AttentiveProbe.update: loss, outputs", max(_diff(L_ng, L_us), _diff(py_ng, py_us)))
+    )
+    ng_w = list(ng.probe_params[1:17]) + [
+        ng.probe_params[i] for i in (19, 20, 23, 24, 27, 28, 31, 32)
+    ]
+    us_w = [getattr(ours, n) for n in names]
+    same.append(
+        (
+            "AttentiveProbe.update: weights after the step",
+            max(_diff(a.reshape(b.shape), b) for a, b in zip(ng_w, us_w, strict=True)),
+        )
+    )
+    return same, differs
+
+
 def main() -> int:
     worst_same: dict[str, float] = {}
     worst_diff: dict[str, float] = {}
@@ -432,6 +569,8 @@ def main() -> int:
         same, differs = same + s, differs + d
         same += _linear_probe(rng)
         s, d = _attentive(rng)
+        same, differs = same + s, differs + d
+        s, d = _ngclearn_calls(rng)
         same, differs = same + s, differs + d
         for name, err in same:
             worst_same[name] = max(worst_same.get(name, 0.0), err)

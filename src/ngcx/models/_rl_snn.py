@@ -534,8 +534,11 @@ def run_episodes(
     env0 = jax.vmap(lambda _: maze.reset())(jnp.arange(n_episodes))
     zeros = jnp.zeros((n_episodes,), jnp.float32)
 
+    # only W2 learns: the scan carries it (not the whole network), the rest of the
+    # network is a loop constant
     def body(carry, k):
-        net, ost, env, ret = carry
+        W2, ost, env, ret = carry
+        net = eqx.tree_at(lambda m: m.W2, model, W2)
         obs = jax.vmap(maze.observe)(env)
         keys = jax.random.split(k, n_episodes)
         actions, wins = jax.vmap(lambda o, kk: net.act(o, kk, policy, epsilon))(obs, keys)
@@ -546,9 +549,11 @@ def run_episodes(
             n_run = jnp.maximum(jnp.sum(running), 1).astype(jnp.float32)
             scale = reward * (n_episodes / n_run)
             net, ost = net.reinforce(ost, wins.eligibility, scale, actions, opt)
-        return (net, ost, env, ret + reward), None
+        return (net.W2, ost, env, ret + reward), None
 
     keys = jax.random.split(key, maze.episode_len)
-    (model, opt_state, env, returns), _ = jax.lax.scan(body, (model, opt_state, env0, zeros), keys)
+    init = (model.W2, opt_state, env0, zeros)
+    (W2, opt_state, env, returns), _ = jax.lax.scan(body, init, keys)
+    model = eqx.tree_at(lambda m: m.W2, model, W2)
     reached = (env.dist == 0).astype(jnp.float32)
     return model, opt_state, Episodes(returns, env.t.astype(jnp.float32), reached)
