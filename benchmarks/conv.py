@@ -13,14 +13,11 @@ decomposition over XLA's dilated transposed convolution.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import plasticity
 from ngcx.plasticity import Hebbian
 from ngcx.synapses import DeconvSynapse
@@ -30,20 +27,7 @@ DIMS = ("NHWC", "HWIO", "NHWC")
 ETA = 1e-3
 
 
-def _time(fn, args, iters, repeats):
-    out = fn(*args)
-    jax.block_until_ready(out)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(iters):
-            out = fn(*args)
-        jax.block_until_ready(out)
-        times.append((time.perf_counter() - start) / iters * 1e3)
-    return statistics.median(times)
-
-
-def bench(batch, size, c_in, c_out, k, stride, repeats):
+def bench(batch, size, c_in, c_out, k, stride, repeats, clock="wall"):
     key = jax.random.key(0)
     kx, kp = jax.random.split(key)
     syn = DeconvSynapse((k, k, c_in, c_out), (size, size), key=key, stride=stride, padding="SAME")
@@ -86,39 +70,45 @@ def bench(batch, size, c_in, c_out, k, stride, repeats):
     )
     scale = float(jnp.max(jnp.abs(y_twin))) + float(jnp.max(jnp.abs(dx_twin)))
     assert err <= 1e-4 * max(scale, 1.0), f"ngcx and the twin differ by {err:.2e}"
-    probe = _time(twin_update, (syn.weights, x, post), 1, 1)
-    iters = max(2, int(300 / max(probe, 1e-3)))
-    ngcx_ms = _time(ngcx_update, (plastic, opt_state, x, post), iters, repeats)
-    twin_ms = _time(twin_update, (syn.weights, x, post), iters, repeats)
-    return ngcx_ms, twin_ms, err
+    # ngcx's repeats, then the twin's (not interleaved); the twin calibrates (one call)
+    ms = timing.compare(
+        {"ngcx": timing.pure(ngcx_update, plastic, opt_state, x, post),
+         "twin": timing.pure(twin_update, syn.weights, x, post)},
+        {"ngcx": None, "twin": None}, repeats, clock=clock, min_iters=2, probe_iters=1,
+        warmup="series", order="sequential",
+    )  # fmt: skip
+    return ms["ngcx"], ms["twin"], err
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--size", type=int, default=28)
     parser.add_argument("--c-in", type=int, default=3)
     parser.add_argument("--c-out", type=int, default=16)
     parser.add_argument("--kernel", type=int, default=5)
     parser.add_argument("--strides", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    device = jax.devices()[0]
-    print(f"device: {device.device_kind} ({jax.default_backend()}), jax {jax.__version__}")
+    args = timing.parse(parser, repeats=5)
+    print(timing.device_line())
     print(
         f"batch {args.batch}, {args.size}x{args.size}, {args.c_in}->{args.c_out} channels, "
         f"kernel {args.kernel}, SAME"
     )
-    header = ("stride", "ngcx ms", "vjp(lax) ms", "ratio", "speed-up", "max diff")
-    print("{:>6} {:>10} {:>12} {:>7} {:>9} {:>9}".format(*header))
+    table = timing.Table(
+        timing.Column("stride", 6),
+        timing.time_column("ngcx", spec=".2f"),
+        timing.Column("vjp(lax) ms", 12, ".2f"),
+        timing.RATIO,
+        timing.Column("speed-up", 9, ".1f", suffix="x"),
+        timing.Column("max diff", 9, ".1e"),
+    )
+    print(table.header())
     for stride in args.strides:
         ngcx_ms, twin_ms, err = bench(
-            args.batch, args.size, args.c_in, args.c_out, args.kernel, stride, args.repeats
-        )
-        print(
-            f"{stride:>6} {ngcx_ms:>10.2f} {twin_ms:>12.2f} {ngcx_ms / twin_ms:>7.3f} "
-            f"{twin_ms / ngcx_ms:>8.1f}x {err:>9.1e}"
-        )
+            args.batch, args.size, args.c_in, args.c_out, args.kernel, stride, args.repeats,
+            args.clock,
+        )  # fmt: skip
+        print(table.row(stride, ngcx_ms, twin_ms, ngcx_ms / twin_ms, twin_ms / ngcx_ms, err))
 
 
 if __name__ == "__main__":

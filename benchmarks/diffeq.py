@@ -10,12 +10,10 @@ shown for the 4th/5th-order comparison).
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import diffeq
 
 
@@ -56,17 +54,8 @@ def run_diffrax(solver):
     return jax.jit(go)
 
 
-def timeit(fn, *args, repeats=7):
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append((time.perf_counter() - start) / STEPS * 1e6)
-    return statistics.median(times)
-
-
 def main():
+    args = timing.parse(timing.parser(__doc__), repeats=7)
     import diffrax
 
     key = jax.random.key(0)
@@ -78,10 +67,23 @@ def main():
     ]
     kind = jax.devices()[0].device_kind
     print(f"device: {kind}, jax {jax.__version__}, diffrax {diffrax.__version__}")
-    print(f"{'method':<14}{'ngcx µs/step':>14}{'diffrax µs/step':>17}{'ratio':>8}")
+    table = timing.Table(
+        timing.Column("method", 14, align="<"),
+        timing.Column("ngcx µs/step", 14, ".1f"),
+        timing.Column("diffrax µs/step", 17, ".1f"),
+        timing.Column("ratio", 8, ".2f"),
+        sep="",
+    )
+    print(table.header())
     for name, ours, theirs in rows:
-        a, b = timeit(ours, x0, j), timeit(theirs, x0, j)
-        print(f"{name:<14}{a:>14.1f}{b:>17.1f}{a / b:>8.2f}")
+        # one call (a scan of STEPS steps) per measurement, ngcx's repeats then diffrax's
+        steps = {"ngcx": timing.pure(ours, x0, j), "diffrax": timing.pure(theirs, x0, j)}
+        ms = timing.compare(
+            steps, dict.fromkeys(steps), args.repeats, clock=args.clock, iters=1,
+            warmup="series", order="sequential",
+        )  # fmt: skip
+        a, b = (ms[k] * 1e3 / STEPS for k in steps)  # us per step
+        print(table.row(name, a, b, a / b))
 
 
 if __name__ == "__main__":

@@ -19,15 +19,13 @@ ratio ngcx / twin for every hidden size.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+import _timing as timing
 from ngcx import FlatStep
 from ngcx.training import Run
 from ngcx.training.ei_rnn import EIRNNConfig, EIRNNTask
@@ -130,68 +128,33 @@ def check_equal(task, run, state, data, key, params, dale):
 
 
 # --------------------------------------------------------------------------- timing
-def _interleave(fns, repeats, min_time, clock=time.perf_counter):
-    """Median ms per call of each of `fns` (``fn(n)`` runs n calls and waits), after a
-    warm-up, over `repeats` interleaved blocks of about `min_time` seconds of `clock`."""
-    for fn in fns.values():
-        fn(1)  # compile + warm up
-    start = clock()
-    fns["twin"](2)
-    iters = max(2, int(min_time / max((clock() - start) / 2, 1e-6)))
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for r in range(repeats):
-        for name in fns if r % 2 == 0 else reversed(list(fns)):
-            start = clock()
-            fns[name](iters)
-            times[name].append((clock() - start) / iters * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def bench(hidden, length, repeats, min_time=0.3, clock=time.perf_counter):
+def bench(hidden, length, repeats, clock="wall"):
     task, run, state, data, key, params, dale = setup(hidden, length)
     check_equal(task, run, state, data, key, params, dale)
     # what `ngcx.training.fit` runs
     trainer = FlatStep(task.make_step(run, state), state, dynamic=task.constants(run, state))
     jit_twin = jax.jit(twin_step)
     us, ys = data[0][0], data[1][0]
-    twin = [params, twin_adam(params)]
-
-    def run_ngcx(n):
-        for _ in range(n):
-            out = trainer(data, key)
-        jax.block_until_ready((trainer.leaves, out))
-
-    def run_twin(n):
-        for _ in range(n):
-            twin[0], twin[1], out = jit_twin(*twin, dale, us, ys, key)
-        jax.block_until_ready((twin, out))
-
-    return _interleave({"ngcx": run_ngcx, "twin": run_twin}, repeats, min_time, clock)
+    steps = {
+        "ngcx": timing.calls(data, key),
+        "twin": lambda s: jit_twin(*s[:2], dale, us, ys, key),  # (params, adam, metrics)
+    }
+    states = {"ngcx": trainer, "twin": (params, twin_adam(params))}
+    return timing.compare(steps, states, repeats, clock=clock, min_iters=2, warmup="upfront")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--hidden", type=int, nargs="+", default=[10, 100], help="hidden units")
     parser.add_argument("--length", type=int, default=1000, help="samples of the series")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="wall time, or this process's CPU time (steadier on a machine shared with others)",
-    )
-    args = parser.parse_args()
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=5)
+    print(timing.device_line())
     print(f"noisy sine, {args.length - 1} online steps per training step, Adam, Dale's law")
-    print(f"{'hidden':>7} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    table = timing.ratio_table(("hidden", 7))
+    print(table.header())
     for hidden in args.hidden:
-        ms = bench(hidden, args.length, args.repeats, clock=clock)
-        print(
-            f"{hidden:>7} {ms['ngcx']:>10.3f} {ms['twin']:>10.3f} {ms['ngcx'] / ms['twin']:>7.3f}"
-        )
+        t = bench(hidden, args.length, args.repeats, args.clock)
+        print(table.row(hidden, *timing.ratios(t)))
 
 
 if __name__ == "__main__":

@@ -24,10 +24,7 @@ both and the ratio ngcx / twin for every batch size.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import equinox as eqx
@@ -35,7 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ngcx import FlatStep, plasticity
+import _timing as timing
+from ngcx import plasticity
 from ngcx.training import Run
 from ngcx.training.evstdp_patches import EvSTDPPatchesConfig, EvSTDPPatchesTask
 
@@ -171,103 +169,40 @@ def folded_spec(state):
     return (eqx.tree_at(lambda m: m.thr, plasticity.plastic_mask(model), True), True)
 
 
-def check_folded(trainers, args):
-    """The folded step must compute what the task's step computes: one call of each from
-    the same state gives the same state (to 1e-5)."""
-    states = {name: (tr(*args), tr.state)[1] for name, tr in trainers.items()}
-    ref = jax.tree_util.tree_leaves(states.pop("ngcx"))
-    for name, state in states.items():
-        for a, b in zip(ref, jax.tree_util.tree_leaves(state), strict=True):
-            err = float(jnp.max(jnp.abs(jnp.asarray(a, jnp.float32) - b)))
-            assert err < 1e-5, f"{name}: the folded step differs by {err:.2e}"
-
-
 # --------------------------------------------------------------------------- timing
-#: the clock of the measurements: wall time (``time.perf_counter``, the default) or, with
-#: ``--clock cpu``, this process's CPU time (``time.process_time``: steadier on a machine
-#: shared with other jobs, where wall time includes waiting for a core)
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-_clock = CLOCKS["wall"]
-
-
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, iters):
-    state = fn(state)  # compile + warm up
-    _block(state)
-    start = _clock()
-    for _ in range(iters):
-        state = fn(state)
-    _block(state)
-    return (_clock() - start) / iters * 1e3, state
-
-
-def bench(batch, repeats, folded=False, min_time=0.3):
+def bench(batch, repeats, folded=False, clock="wall"):
     task, run, state, arrays = _setup(batch)
     key = jax.random.key(1)
     check_equal(task, run, state, arrays, key)
-    # what ngcx.training.fit runs
-    # the step as fit runs it: the task's constants folded in
-    trainers = {
-        "ngcx": FlatStep(task.make_step(run, state), state, dynamic=task.constants(run, state))
-    }
+    # what ngcx.training.fit runs (with --folded: and the step with its constants folded)
+    specs = {"folded": folded_spec(state)} if folded else None
+    trainers = timing.fit_steps(task, run, state, specs)
     if folded:
-        trainers["folded"] = FlatStep(task.make_step(run, state), state, dynamic=folded_spec(state))
-        check_folded(trainers, (arrays, key))
-
-    def run_ngcx(trainer):
-        trainer(arrays, key)
-        return trainer
-
+        timing.check_folded(trainers, (arrays, key))
     jit_twin = _twin_jit(run.data.image_shape)
-
-    def run_twin(carry):
-        W, thr, _ = jit_twin(*carry, *arrays, key)
-        return W, thr
-
+    steps = {
+        "twin": lambda carry: jit_twin(*carry, *arrays, key)[:2],  # (W, thr)
+        **dict.fromkeys(trainers, timing.calls(arrays, key)),
+    }
     states = {"twin": (state[0].W.weights, state[0].thr), **trainers}
-    fns = {"twin": run_twin, **{name: run_ngcx for name in trainers}}
-    per, states["twin"] = _time(run_twin, states["twin"], 2)
-    iters = max(2, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {name: [] for name in fns}
-    names = list(fns)
-    for r in range(repeats):
-        for name in names if r % 2 == 0 else names[::-1]:
-            ms, states[name] = _time(fns[name], states[name], iters)
-            times[name].append(ms)
-    return {name: statistics.median(v) for name, v in times.items()}
+    return timing.compare(steps, states, repeats, clock=clock, min_iters=2)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16], help="images per step")
-    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument(
         "--folded", action="store_true", help="also time the step with its constants folded"
     )
-    parser.add_argument(
-        "--clock", choices=tuple(CLOCKS), default="wall", help="wall time or process CPU time"
-    )
-    args = parser.parse_args()
-    global _clock
-    _clock = CLOCKS[args.clock]
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=5)
+    print(timing.device_line())
     print(f"event STDP, {PATCH[0]}x{PATCH[1]} patches, {PER_IMAGE}/image, T={T}; one task step")
-    head = f"{'batch':>6} {'patches':>8} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}"
-    print(head + (f" {'folded ms':>10} {'ratio':>7}" if args.folded else ""))
+    extra = ("folded",) if args.folded else ()
+    table = timing.ratio_table(("batch", 6), ("patches", 8), extra=extra)
+    print(table.header())
     for batch in args.batches:
-        t = bench(batch, args.repeats, args.folded)
-        line = (
-            f"{batch:>6} {batch * PER_IMAGE:>8} {t['ngcx']:>10.3f} {t['twin']:>10.3f} "
-            f"{t['ngcx'] / t['twin']:>7.3f}"
-        )
-        if args.folded:
-            line += f" {t['folded']:>10.3f} {t['folded'] / t['twin']:>7.3f}"
-        print(line)
+        t = bench(batch, args.repeats, args.folded, args.clock)
+        print(table.row(batch, batch * PER_IMAGE, *timing.ratios(t, extra)))
 
 
 if __name__ == "__main__":

@@ -23,16 +23,14 @@ constants (``FlatStep(..., dynamic=...)``), i.e. what the task would run if its
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import FlatStep, plasticity
 from ngcx.training._task import Run
 from ngcx.training.harmonium import HarmoniumConfig, HarmoniumTask
@@ -131,21 +129,7 @@ def check_equal(task, run, state, twin, x, key):
 
 
 # --------------------------------------------------------------------------- timing
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, iters):
-    state = fn(state)  # compile + warm up
-    _block(state)
-    start = time.perf_counter()
-    for _ in range(iters):
-        state = fn(state)
-    _block(state)
-    return (time.perf_counter() - start) / iters * 1e3, state
-
-
-def bench(batch, hidden, repeats, fold=False, min_time=0.3):
+def bench(batch, hidden, repeats, fold=False, clock="wall"):
     task, run, state, x = setup(batch, hidden)
     model, c = state[0], run.config
     twin = make_twin(c.eta, c.l1, c.l2)
@@ -155,43 +139,25 @@ def bench(batch, hidden, repeats, fold=False, min_time=0.3):
     # --fold: all but W, b, c compiled in (the proposed task `constants`)
     dynamic = (trainable(model), True) if fold else task.constants(run, state)
     trainer = FlatStep(task.make_step(run, state), state, dynamic=dynamic)
-    batch_args = (x,)
-
-    def run_ngcx(trainer):
-        trainer(batch_args, key)
-        return trainer
-
-    def run_twin(st):
-        return twin(*st, x, key)[:2]
-
+    steps = {"ngcx": timing.calls((x,), key), "twin": lambda st: twin(*st, x, key)[:2]}
     states = {"ngcx": trainer, "twin": twin_state(model)}
-    fns = {"ngcx": run_ngcx, "twin": run_twin}
-    per, states["twin"] = _time(run_twin, states["twin"], 5)
-    iters = max(5, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {"ngcx": [], "twin": []}
-    for r in range(repeats):
-        for name in ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx"):
-            ms, states[name] = _time(fns[name], states[name], iters)
-            times[name].append(ms)
-    return statistics.median(times["ngcx"]), statistics.median(times["twin"])
+    return timing.compare(steps, states, repeats, clock=clock)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 100], help="batch sizes")
     parser.add_argument("--hidden", type=int, default=128, help="hidden units")
-    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--fold", action="store_true", help=FOLD_HELP)
-    args = parser.parse_args()
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=7)
+    print(timing.device_line())
     fold = " (--fold: constants folded)" if args.fold else ""
     print(f"64-{args.hidden} RBM on digits, CD-1 + Adam per step{fold}")
-    print(f"{'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    table = timing.ratio_table(("batch", 6))
+    print(table.header())
     for batch in args.batches:
-        ngcx_ms, twin_ms = bench(batch, args.hidden, args.repeats, args.fold)
-        print(f"{batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} {ngcx_ms / twin_ms:>7.3f}")
+        t = bench(batch, args.hidden, args.repeats, args.fold, args.clock)
+        print(table.row(batch, *timing.ratios(t)))
 
 
 if __name__ == "__main__":

@@ -22,11 +22,8 @@ then prints ms/step for both and the ratio ngcx / twin for every batch size.
 
 from __future__ import annotations
 
-import argparse
 import math
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import equinox as eqx
@@ -35,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ngcx import FlatStep
+import _timing as timing
 from ngcx.training import Run
 from ngcx.training.hidden_pcn import HiddenPCNConfig, HiddenPCNTask
 
@@ -155,105 +152,45 @@ def folded_spec(state):
     return (spec, True)
 
 
-def check_folded(trainers, args):
-    """The folded step must compute what the task's step computes: one call of each from
-    the same state gives the same state (to 1e-5)."""
-    states = {name: (tr(*args), tr.state)[1] for name, tr in trainers.items()}
-    ref = jax.tree_util.tree_leaves(states.pop("ngcx"))
-    for name, state in states.items():
-        for a, b in zip(ref, jax.tree_util.tree_leaves(state), strict=True):
-            err = float(jnp.max(jnp.abs(jnp.asarray(a, jnp.float32) - b)))
-            assert err < 1e-5, f"{name}: the folded step differs by {err:.2e}"
-
-
 # --------------------------------------------------------------------------- timing
-#: the clock of the measurements: wall time (``time.perf_counter``, the default) or, with
-#: ``--clock cpu``, this process's CPU time (``time.process_time``: steadier on a machine
-#: shared with other jobs, where wall time includes waiting for a core)
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
-_clock = CLOCKS["wall"]
-
-
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, batch, iters):
-    state = fn(state, batch)  # compile + warm up
-    _block(state)
-    start = _clock()
-    for _ in range(iters):
-        state = fn(state, batch)
-    _block(state)
-    return (_clock() - start) / iters * 1e3, state
-
-
-def bench(batch, repeats, folded=False, min_time=0.3):
+def bench(batch, repeats, folded=False, clock="wall"):
     task, run, state, arrays = _setup(batch)
     check_equal(task, run, state, arrays)
     key = jax.random.key(1)
-    # what ngcx.training.fit runs
-    trainers = {
-        "ngcx": FlatStep(task.make_step(run, state), state, dynamic=task.constants(run, state))
-    }
+    # what ngcx.training.fit runs (with --folded: and the step with its constants folded)
+    specs = {"folded": folded_spec(state)} if folded else None
+    trainers = timing.fit_steps(task, run, state, specs)
     if folded:
-        trainers["folded"] = FlatStep(task.make_step(run, state), state, dynamic=folded_spec(state))
-        check_folded(trainers, (arrays, key))
-
-    def run_ngcx(trainer, batch):
-        trainer(batch, key)
-        return trainer
-
+        timing.check_folded(trainers, (arrays, key))
     jit_twin = jax.jit(twin_step)
 
-    def run_twin(carry, batch):
+    def run_twin(carry):
         Ws, scores, adam = carry
-        scores, adam, _, _ = jit_twin(Ws, scores, adam, *batch)
+        scores, adam, _, _ = jit_twin(Ws, scores, adam, *arrays)
         return Ws, scores, adam
 
     model = state[0]
     scores = list(model.scores)
     states = {"twin": ([s.weights for s in model.pcn.synapses], scores, _adam.init(scores))}
-    fns = {"twin": run_twin}
-    for name, trainer in trainers.items():
-        states[name], fns[name] = trainer, run_ngcx
-    per, states["twin"] = _time(run_twin, states["twin"], arrays, 5)
-    iters = max(5, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {name: [] for name in fns}
-    names = list(fns)
-    for r in range(repeats):
-        order = names if r % 2 == 0 else names[::-1]
-        for name in order:
-            ms, states[name] = _time(fns[name], states[name], arrays, iters)
-            times[name].append(ms)
-    return {name: statistics.median(v) for name, v in times.items()}
+    steps = {"twin": run_twin, **dict.fromkeys(trainers, timing.calls(arrays, key))}
+    return timing.compare(steps, {**states, **trainers}, repeats, clock=clock)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 64], help="batch sizes")
-    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument(
         "--folded", action="store_true", help="also time the step with its constants folded"
     )
-    parser.add_argument(
-        "--clock", choices=tuple(CLOCKS), default="wall", help="wall time or process CPU time"
-    )
-    args = parser.parse_args()
-    global _clock
-    _clock = CLOCKS[args.clock]
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=7)
+    print(timing.device_line())
     print(f"hidden PCN 64-256-256-10, k={K}, T={T}, Adam; one training step")
-    head = f"{'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}"
-    print(head + (f" {'folded ms':>10} {'ratio':>7}" if args.folded else ""))
+    extra = ("folded",) if args.folded else ()
+    table = timing.ratio_table(("batch", 6), extra=extra)
+    print(table.header())
     for batch in args.batches:
-        t = bench(batch, args.repeats, args.folded)
-        line = f"{batch:>6} {t['ngcx']:>10.3f} {t['twin']:>10.3f} {t['ngcx'] / t['twin']:>7.3f}"
-        if args.folded:
-            line += f" {t['folded']:>10.3f} {t['folded'] / t['twin']:>7.3f}"
-        print(line)
+        t = bench(batch, args.repeats, args.folded, args.clock)
+        print(table.row(batch, *timing.ratios(t, extra)))
 
 
 if __name__ == "__main__":

@@ -12,13 +12,10 @@ for both and the ratio ngcx / twin for every batch size.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import FlatStep, plasticity
 from ngcx.models import GenerativePCN
 
@@ -81,21 +78,7 @@ def check_equal(model, x, T):
 
 
 # --------------------------------------------------------------------------- timing
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, x, iters):
-    state = fn(state, x)  # compile + warm up
-    _block(state)
-    start = time.perf_counter()
-    for _ in range(iters):
-        state = fn(state, x)
-    _block(state)
-    return (time.perf_counter() - start) / iters * 1e3, state
-
-
-def bench(batch, T, repeats, min_time=0.3):
+def bench(batch, T, repeats, clock="wall"):
     key = jax.random.key(0)
     x = jax.random.uniform(key, (batch, SIZES[0]))
     model = GenerativePCN(
@@ -113,42 +96,22 @@ def bench(batch, T, repeats, min_time=0.3):
     ngcx_step = FlatStep(
         train, (model, model.init_optimizer(opt)), dynamic=(plasticity.plastic_mask(model), True)
     )
-
-    def run_ngcx(state, x):
-        ngcx_step(x)
-        return ngcx_step
-
     jit_twin = jax.jit(twin_step, static_argnums=2)
-
-    def run_twin(Ws, x):
-        return jit_twin(Ws, x, T)[0]
-
+    steps = {"ngcx": timing.calls(x), "twin": lambda Ws: jit_twin(Ws, x, T)[0]}
     states = {"ngcx": ngcx_step, "twin": tuple(s.weights for s in model.synapses)}
-    fns = {"ngcx": run_ngcx, "twin": run_twin}
-    per, states["twin"] = _time(run_twin, states["twin"], x, 5)
-    iters = max(5, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {"ngcx": [], "twin": []}
-    for r in range(repeats):
-        order = ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx")
-        for name in order:
-            ms, states[name] = _time(fns[name], states[name], x, iters)
-            times[name].append(ms)
-    return statistics.median(times["ngcx"]), statistics.median(times["twin"])
+    return timing.compare(steps, states, repeats, clock=clock)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--sizes", nargs="+", type=int, default=[1, 100, 512], help="batch sizes")
     parser.add_argument("--T", type=int, default=20, help="E-step length")
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
-    print(f"{'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    args = timing.parse(parser, repeats=7)
+    print(timing.device_line())
+    table = timing.ratio_table(("batch", 6))
+    print(table.header())
     for batch in args.sizes:
-        ngcx_ms, twin_ms = bench(batch, args.T, args.repeats)
-        print(f"{batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} {ngcx_ms / twin_ms:>7.3f}")
+        print(table.row(batch, *timing.ratios(bench(batch, args.T, args.repeats, args.clock))))
 
 
 if __name__ == "__main__":

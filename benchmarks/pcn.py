@@ -11,15 +11,11 @@ for both and the ratio ngcx / twin for every (hidden, batch).
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ngcx import FlatStep
+import _timing as timing
 from ngcx.models import PCN
 from ngcx.training import pcn_trainer
 
@@ -114,74 +110,35 @@ def check_equal(model, x, y):
 
 
 # --------------------------------------------------------------------------- timing
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, x, y, iters):
-    state = fn(state, x, y)  # compile + warm up
-    _block(state)
-    start = time.perf_counter()
-    for _ in range(iters):
-        state = fn(state, x, y)
-    _block(state)
-    return (time.perf_counter() - start) / iters * 1e3, state
-
-
-def bench(hidden, batch, repeats, min_time=0.3):
+def bench(hidden, batch, repeats, clock="wall"):
     key = jax.random.key(0)
     x = jax.random.uniform(key, (batch, IN))
     y = jax.nn.one_hot(jnp.arange(batch) % OUT, OUT)
 
     model = PCN((IN, hidden, hidden, OUT), key=key, T=T, tau_m=TAU, dt=DT, eta=ETA)
     check_equal(model, x, y)
-    ngcx_step = pcn_trainer(model)
-
-    def run_ngcx(state, x, y):
-        ngcx_step(x, y)
-        return ngcx_step
-
     jit_twin = jax.jit(twin_step)
-
-    def run_twin(state, x, y):
-        params, adam = state
-        params, adam, _ = jit_twin(params, adam, x, y)
-        return params, adam
-
-    states = {"ngcx": ngcx_step, "twin": twin_init(key, hidden)}
-    fns = {"ngcx": run_ngcx, "twin": run_twin}
-    # calibrate the iteration count so each measurement lasts about `min_time` seconds
-    per, states["twin"] = _time(run_twin, states["twin"], x, y, 5)
-    iters = max(5, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {"ngcx": [], "twin": []}
-    for r in range(repeats):
-        order = ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx")
-        for name in order:
-            ms, states[name] = _time(fns[name], states[name], x, y, iters)
-            times[name].append(ms)
-    ngcx_ms = statistics.median(times["ngcx"])
-    twin_ms = statistics.median(times["twin"])
-    return ngcx_ms, twin_ms
+    steps = {"ngcx": timing.calls(x, y), "twin": lambda s: jit_twin(*s, x, y)[:2]}
+    states = {"ngcx": pcn_trainer(model), "twin": twin_init(key, hidden)}
+    return timing.compare(steps, states, repeats, clock=clock)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument(
         "--sizes",
         nargs="+",
         default=["128:1", "128:64", "128:512", "1024:64"],
         help="hidden:batch pairs",
     )
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
-    print(f"{'hidden':>7} {'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    args = timing.parse(parser, repeats=7)
+    print(timing.device_line())
+    table = timing.ratio_table(("hidden", 7), ("batch", 6))
+    print(table.header())
     for spec in args.sizes:
         hidden, batch = (int(v) for v in spec.split(":"))
-        ngcx_ms, twin_ms = bench(hidden, batch, args.repeats)
-        print(f"{hidden:>7} {batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} {ngcx_ms / twin_ms:>7.3f}")
+        t = bench(hidden, batch, args.repeats, args.clock)
+        print(table.row(hidden, batch, *timing.ratios(t)))
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ folded into the step as constants.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
 from pathlib import Path
 
 import equinox as eqx
@@ -32,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ngcx import FlatStep
+import _timing as timing
 from ngcx.training import Run
 from ngcx.training.rl_snn import RLSNNConfig, RLSNNTask
 
@@ -175,77 +172,33 @@ def plastic_only(state):
     return (eqx.tree_at(lambda m: m.W2.weights, spec, True), True)
 
 
-def _interleave(fns, repeats, min_time, clock=time.perf_counter):
-    """Median ms per call of each of `fns` (``fn(n)`` runs n calls and waits), after a
-    warm-up, over `repeats` interleaved blocks of about `min_time` seconds of `clock`."""
-    for fn in fns.values():
-        fn(1)  # compile + warm up
-    start = clock()
-    fns["twin"](2)
-    iters = max(2, int(min_time / max((clock() - start) / 2, 1e-6)))
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for r in range(repeats):
-        for name in fns if r % 2 == 0 else reversed(list(fns)):
-            start = clock()
-            fns[name](iters)
-            times[name].append((clock() - start) / iters * 1e3)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
-def bench(batch, repeats, fold=False, min_time=0.3, clock=time.perf_counter):
+def bench(batch, repeats, fold=False, clock="wall"):
     task, run, state, data, key, twin = setup(batch)
     check_equal(task, run, state, data, key, twin, batch)
-    step = task.make_step(run, state)
-    trainers = {"ngcx": FlatStep(step, state, dynamic=task.constants(run, state))}  # as fit
-    if fold:
-        trainers["fold"] = FlatStep(step, state, dynamic=plastic_only(state))
+    # as fit runs it (with --fold: and with every leaf but the plastic weights folded)
+    states = timing.fit_steps(task, run, state, {"fold": plastic_only(state)} if fold else None)
     jit_twin = jax.jit(twin_step, static_argnums=4)
-    W2 = [twin[0]]
-
-    def ngcx(trainer):
-        def run_n(n):
-            for _ in range(n):
-                out = trainer(data, key)
-            jax.block_until_ready((trainer.leaves, out))
-
-        return run_n
-
-    def run_twin(n):
-        for _ in range(n):
-            W2[0], out = jit_twin(W2[0], *twin[1:], key, batch)
-        jax.block_until_ready((W2[0], out))
-
-    fns = {name: ngcx(t) for name, t in trainers.items()}
-    return _interleave({**fns, "twin": run_twin}, repeats, min_time, clock)
+    steps = dict.fromkeys(states, timing.calls(data, key))
+    steps["twin"] = lambda s: jit_twin(s[0], *twin[1:], key, batch)  # (W2, metrics)
+    states["twin"] = (twin[0], None)
+    return timing.compare(steps, states, repeats, clock=clock, min_iters=2, warmup="upfront")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 16], help="episodes")
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "cpu"),
-        default="wall",
-        help="wall time, or this process's CPU time (steadier on a machine shared with others)",
-    )
     parser.add_argument(
         "--fold", action="store_true", help="also time ngcx with every leaf but W2 folded"
     )
-    args = parser.parse_args()
-    clock = time.perf_counter if args.clock == "wall" else time.process_time
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=5)
+    print(timing.device_line())
     print(f"T-maze, 11-36-4 LIF, T={T} steps per move, {EP_LEN} moves per episode, MSTDP-ET")
-    extra = f" {'fold ms':>10} {'ratio':>7}" if args.fold else ""
-    print(f"{'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}{extra}")
+    extra = ("fold",) if args.fold else ()
+    table = timing.ratio_table(("batch", 6), extra=extra)
+    print(table.header())
     for batch in args.batches:
-        ms = bench(batch, args.repeats, args.fold, clock=clock)
-        line = f"{batch:>6} {ms['ngcx']:>10.3f} {ms['twin']:>10.3f} {ms['ngcx'] / ms['twin']:>7.3f}"
-        if args.fold:
-            line += f" {ms['fold']:>10.3f} {ms['fold'] / ms['twin']:>7.3f}"
-        print(line)
+        t = bench(batch, args.repeats, args.fold, args.clock)
+        print(table.row(batch, *timing.ratios(t, extra)))
 
 
 if __name__ == "__main__":

@@ -13,13 +13,10 @@ twin is one hand-written ``lax.scan``. Prints ms/step for both and the ratio ngc
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import plasticity
 from ngcx.cells import LIFCell, PoissonCell, VarTrace
 from ngcx.initializers import DistributionGenerator
@@ -101,47 +98,38 @@ def twin_run(W, x, key):
 
 
 # --------------------------------------------------------------------------- timing
-def _time(fn, args, iters):
-    jax.block_until_ready(fn(*args))
-    start = time.perf_counter()
-    for _ in range(iters):
-        out = fn(*args)
-    jax.block_until_ready(out)
-    return (time.perf_counter() - start) / iters / T * 1e3
-
-
-def bench(n_in, repeats):
+def bench(n_in, repeats, clock="wall"):
     key = jax.random.key(0)
     x = jax.random.uniform(jax.random.key(1), (n_in,))
     syn, ngcx_run = ngcx_setup(n_in, key)
     twin = jax.jit(twin_run)
-    runs = {
-        "ngcx": (ngcx_run, (syn, x, key)),
-        "twin": (twin, (syn.weights, x, key)),
-    }
     # same weights, same spikes: the two must agree before they are timed
     W_ngcx, th_ngcx = ngcx_run(syn, x, key)
     W_twin, th_twin = twin(syn.weights, x, key)
     err = float(jnp.max(jnp.abs(W_ngcx.weights - W_twin)))
     assert err < 1e-5 and bool(jnp.allclose(th_ngcx, th_twin)), f"ngcx and twin disagree: {err}"
-    iters = max(1, int(0.25 / (_time(ngcx_run, runs["ngcx"][1], 1) * T / 1e3)))
-    times: dict[str, list[float]] = {"ngcx": [], "twin": []}
-    for _ in range(repeats):  # interleaved, so drift hits both
-        for name, (fn, args) in runs.items():
-            times[name].append(_time(fn, args, iters))
-    return {name: statistics.median(t) for name, t in times.items()}
+    steps = {
+        "ngcx": timing.pure(ngcx_run, syn, x, key),
+        "twin": timing.pure(twin, syn.weights, x, key),
+    }
+    # every call runs the whole simulation from the same arguments; ngcx calibrates (one
+    # call), the measurements go in turn, ngcx first
+    ms = timing.compare(
+        steps, dict.fromkeys(steps), repeats, clock=clock, min_time=0.25, min_iters=1,
+        probe="ngcx", order="fixed",
+    )  # fmt: skip
+    return {name: t / T for name, t in ms.items()}  # ms per simulation step
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--inputs", type=int, nargs="+", default=[64, 784])
-    parser.add_argument("--repeats", type=int, default=11)
-    args = parser.parse_args()
+    args = timing.parse(parser, repeats=11)
     print(f"{jax.devices()[0].platform}: {N} LIF, trace STDP every step, T={T}, batch 1")
-    print(f"{'inputs':>7} {'ngcx ms/step':>13} {'twin ms/step':>13} {'ratio':>7}")
+    table = timing.ratio_table(("inputs", 7), unit="ms/step", width=13, spec=".4f")
+    print(table.header())
     for n_in in args.inputs:
-        r = bench(n_in, args.repeats)
-        print(f"{n_in:>7} {r['ngcx']:>13.4f} {r['twin']:>13.4f} {r['ngcx'] / r['twin']:>7.3f}")
+        print(table.row(n_in, *timing.ratios(bench(n_in, args.repeats, args.clock))))
 
 
 if __name__ == "__main__":

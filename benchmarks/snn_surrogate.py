@@ -12,15 +12,12 @@ ms per training step for both and the ratio ngcx / twin.
 
 from __future__ import annotations
 
-import argparse
-import statistics
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+import _timing as timing
 from ngcx.models import SurrogateSNN
 from ngcx.training import surrogate_trainer
 
@@ -78,7 +75,7 @@ def twin_step(params, adam, x, y, key):
 
 
 # --------------------------------------------------------------------------- timing
-def bench(batch, repeats, min_time=0.3):
+def bench(batch, repeats, clock="wall"):
     key = jax.random.key(0)
     model = SurrogateSNN(IN, HID, OUT, key=key, T=T, dt=DT, tau_m=TAU, encoding="poisson")
     params = (
@@ -86,50 +83,29 @@ def bench(batch, repeats, min_time=0.3):
         (model.W2.weights, model.W2.biases),
     )
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    twin_state = [params, {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}]
+    adam = {"m": zeros, "v": zeros, "t": jnp.zeros((), jnp.int32)}
     trainer = surrogate_trainer(model, optax.adam(LR))
     rng = np.random.default_rng(0)
     x = jnp.asarray(rng.uniform(size=(batch, IN)), jnp.float32)
     y = jnp.asarray(rng.integers(0, OUT, batch))
     # same model, same spikes: the losses of the first step must agree
     l_ngcx = trainer(x, y, key)
-    twin_state[0], twin_state[1], l_twin = twin_step(*twin_state, x, y, key)
+    *twin_state, l_twin = twin_step(params, adam, x, y, key)
     assert abs(float(l_ngcx) - float(l_twin)) < 1e-4, (float(l_ngcx), float(l_twin))
-
-    def run_ngcx(n):
-        for _ in range(n):
-            out = trainer(x, y, key)
-        jax.block_until_ready(out)
-
-    def run_twin(n):
-        for _ in range(n):
-            twin_state[0], twin_state[1], out = twin_step(*twin_state, x, y, key)
-        jax.block_until_ready(out)
-
-    fns = {"ngcx": run_ngcx, "twin": run_twin}
-    start = time.perf_counter()
-    run_twin(3)
-    per = (time.perf_counter() - start) / 3
-    iters = max(3, int(min_time / max(per, 1e-6)))
-    times: dict[str, list[float]] = {"ngcx": [], "twin": []}
-    for r in range(repeats):
-        for name in ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx"):
-            start = time.perf_counter()
-            fns[name](iters)
-            times[name].append((time.perf_counter() - start) / iters * 1e3)
-    return statistics.median(times["ngcx"]), statistics.median(times["twin"])
+    steps = {"ngcx": timing.calls(x, y, key), "twin": lambda s: twin_step(*s[:2], x, y, key)}
+    states = {"ngcx": trainer, "twin": tuple(twin_state)}
+    return timing.compare(steps, states, repeats, clock=clock, min_iters=3, warmup="none")
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 256])
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args()
+    args = timing.parse(parser, repeats=7)
     print(f"{jax.default_backend()}: {IN}-{HID}-{OUT} LIF, T={T}, BPTT + Adam per step")
-    print(f"{'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    table = timing.ratio_table(("batch", 6))
+    print(table.header())
     for batch in args.batches:
-        ngcx_ms, twin_ms = bench(batch, args.repeats)
-        print(f"{batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} {ngcx_ms / twin_ms:>7.3f}")
+        print(table.row(batch, *timing.ratios(bench(batch, args.repeats, args.clock))))
 
 
 if __name__ == "__main__":

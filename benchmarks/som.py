@@ -23,15 +23,13 @@ since this benchmark found the unfolded step 1.1-4x slower than the twin.
 
 from __future__ import annotations
 
-import argparse
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import FlatStep, plasticity
 from ngcx.training._task import Run
 from ngcx.training.som import SOMConfig, SOMTask
@@ -109,21 +107,7 @@ def check_equal(task, run, state, twin, x):
 
 
 # --------------------------------------------------------------------------- timing
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, iters):
-    state = fn(state)  # compile + warm up
-    _block(state)
-    start = time.perf_counter()
-    for _ in range(iters):
-        state = fn(state)
-    _block(state)
-    return (time.perf_counter() - start) / iters * 1e3, state
-
-
-def bench(batch, grid, repeats, fold=False, min_time=0.3):
+def bench(batch, grid, repeats, fold=False, clock="wall"):
     task, run, state, x = setup(batch, grid)
     twin = twin_from(state[0])
     check_equal(task, run, state, twin, x)
@@ -131,51 +115,36 @@ def bench(batch, grid, repeats, fold=False, min_time=0.3):
     # --fold: the model's non-plastic leaves compiled in (the proposed task `constants`)
     dynamic = (plasticity.plastic_mask(state[0]), True) if fold else task.constants(run, state)
     trainer = FlatStep(task.make_step(run, state), state, dynamic=dynamic)
-    key, batch_args = jax.random.key(0), (x,)
-
-    def run_ngcx(trainer):
-        trainer(batch_args, key)
-        return trainer
-
-    def run_twin(st):
-        return twin(*st, x)[:2]
-
+    steps = {"ngcx": timing.calls((x,), jax.random.key(0)), "twin": lambda st: twin(*st, x)[:2]}
     states = {"ngcx": trainer, "twin": (state[0].prototypes, state[1].step)}
-    fns = {"ngcx": run_ngcx, "twin": run_twin}
-    per, states["twin"] = _time(run_twin, states["twin"], 5)
-    iters = max(5, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {"ngcx": [], "twin": []}
-    for r in range(repeats):
-        for name in ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx"):
-            ms, states[name] = _time(fns[name], states[name], iters)
-            times[name].append(ms)
-    return statistics.median(times["ngcx"]), statistics.median(times["twin"])
+    return timing.compare(steps, states, repeats, clock=clock)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument(
         "--batches", type=int, nargs="+", default=[1, 32], help="samples (updates) per step"
     )
     parser.add_argument("--grid", type=int, default=15, help="map side (units)")
-    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--fold", action="store_true", help=FOLD_HELP)
-    args = parser.parse_args()
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=7)
+    print(timing.device_line())
     fold = " (--fold: constants folded)" if args.fold else ""
     print(f"{args.grid}x{args.grid} SOM on 8x8 digits, online updates{fold}")
-    print(
-        f"{'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ngcx us/upd':>12} {'twin us/upd':>12} "
-        f"{'ratio':>7}"
+    table = timing.Table(
+        timing.Column("batch", 6),
+        timing.time_column("ngcx"),
+        timing.time_column("twin"),
+        timing.time_column("ngcx", "us/upd", 12, ".2f"),
+        timing.time_column("twin", "us/upd", 12, ".2f"),
+        timing.RATIO,
     )
+    print(table.header())
     for batch in args.batches:
-        ngcx_ms, twin_ms = bench(batch, args.grid, args.repeats, args.fold)
-        print(
-            f"{batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} {ngcx_ms * 1e3 / batch:>12.2f} "
-            f"{twin_ms * 1e3 / batch:>12.2f} {ngcx_ms / twin_ms:>7.3f}"
-        )
+        t = bench(batch, args.grid, args.repeats, args.fold, args.clock)
+        ngcx_ms, twin_ms = t["ngcx"], t["twin"]
+        per_update = (ngcx_ms * 1e3 / batch, twin_ms * 1e3 / batch)  # us
+        print(table.row(batch, ngcx_ms, twin_ms, *per_update, ngcx_ms / twin_ms))
 
 
 if __name__ == "__main__":

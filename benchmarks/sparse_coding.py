@@ -23,16 +23,14 @@ since this benchmark found the unfolded step 1.1-4x slower than the twin.
 
 from __future__ import annotations
 
-import argparse
 import math
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 
+import _timing as timing
 from ngcx import FlatStep, plasticity
 from ngcx.training._task import Run
 from ngcx.training.sparse_coding import SparseCodingConfig, SparseCodingTask
@@ -115,21 +113,7 @@ def check_equal(task, run, state, twin, x):
 
 
 # --------------------------------------------------------------------------- timing
-def _block(state):
-    jax.block_until_ready(state.leaves if isinstance(state, FlatStep) else state)
-
-
-def _time(fn, state, iters):
-    state = fn(state)  # compile + warm up
-    _block(state)
-    start = time.perf_counter()
-    for _ in range(iters):
-        state = fn(state)
-    _block(state)
-    return (time.perf_counter() - start) / iters * 1e3, state
-
-
-def bench(prior, batch, T, hidden, repeats, fold=False, min_time=0.3):
+def bench(prior, batch, T, hidden, repeats, fold=False, clock="wall"):
     task, run, state, x = setup(prior, batch, T, hidden)
     c = run.config
     twin = make_twin(prior, T, c.tau_m, c.dt, c.eta)
@@ -138,51 +122,30 @@ def bench(prior, batch, T, hidden, repeats, fold=False, min_time=0.3):
     # --fold: the model's non-plastic leaves compiled in (the proposed task `constants`)
     dynamic = (plasticity.plastic_mask(state[0]), True) if fold else task.constants(run, state)
     trainer = FlatStep(task.make_step(run, state), state, dynamic=dynamic)
-    key, batch_args = jax.random.key(0), (x,)
-
-    def run_ngcx(trainer):
-        trainer(batch_args, key)
-        return trainer
-
-    def run_twin(W):
-        return twin(W, x)[0]
-
+    steps = {"ngcx": timing.calls((x,), jax.random.key(0)), "twin": lambda W: twin(W, x)[0]}
     states = {"ngcx": trainer, "twin": state[0].atoms}
-    fns = {"ngcx": run_ngcx, "twin": run_twin}
-    per, states["twin"] = _time(run_twin, states["twin"], 2)
-    iters = max(2, int(min_time * 1e3 / max(per, 1e-3)))
-    times = {"ngcx": [], "twin": []}
-    for r in range(repeats):
-        for name in ("ngcx", "twin") if r % 2 == 0 else ("twin", "ngcx"):
-            ms, states[name] = _time(fns[name], states[name], iters)
-            times[name].append(ms)
-    return statistics.median(times["ngcx"]), statistics.median(times["twin"])
+    return timing.compare(steps, states, repeats, clock=clock, min_iters=2)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = timing.parser(__doc__)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 250], help="batch sizes")
     parser.add_argument(
         "--priors", nargs="+", default=["cauchy", "laplacian"], choices=("cauchy", "laplacian")
     )
     parser.add_argument("--T", type=int, default=300, help="inference steps")
     parser.add_argument("--hidden", type=int, default=100, help="atoms")
-    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--fold", action="store_true", help=FOLD_HELP)
-    args = parser.parse_args()
-    print(
-        f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}"
-    )
+    args = timing.parse(parser, repeats=5)
+    print(timing.device_line())
     fold = " (--fold: constants folded)" if args.fold else ""
     print(f"256-{args.hidden} dictionary, T={args.T}, SGD + unit-norm atoms per step{fold}")
-    print(f"{'prior':>10} {'batch':>6} {'ngcx ms':>10} {'twin ms':>10} {'ratio':>7}")
+    table = timing.ratio_table(("prior", 10), ("batch", 6))
+    print(table.header())
     for prior in args.priors:
         for batch in args.batches:
-            ngcx_ms, twin_ms = bench(prior, batch, args.T, args.hidden, args.repeats, args.fold)
-            print(
-                f"{prior:>10} {batch:>6} {ngcx_ms:>10.3f} {twin_ms:>10.3f} "
-                f"{ngcx_ms / twin_ms:>7.3f}"
-            )
+            t = bench(prior, batch, args.T, args.hidden, args.repeats, args.fold, args.clock)
+            print(table.row(prior, batch, *timing.ratios(t)))
 
 
 if __name__ == "__main__":
