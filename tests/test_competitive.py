@@ -96,6 +96,19 @@ def test_som_distances_bmu_and_neighbourhood_by_hand(getkey, distance):
     assert float(som.radius) == 1.5  # max(3, 2) / 2
 
 
+def test_som_euclidean_bmu_without_the_square_root_is_the_nearest_unit(getkey):
+    """The Euclidean BMU skips |x|^2 and the square root: still the nearest prototype
+    (float64 reference), over leading batch axes, the first unit on an exact tie."""
+    som = SOMMap(16, 5, 4, key=getkey())
+    x = jax.random.uniform(getkey(), (3, 50, 16))
+    W = np.asarray(som.weights, np.float64)
+    d = np.sqrt(((np.asarray(x, np.float64)[..., :, None] - W) ** 2).sum(-2))
+    np.testing.assert_array_equal(som.bmu(x), d.argmin(-1))
+    np.testing.assert_array_equal(som.bmu(x), jnp.argmin(som.distances(x), axis=-1))
+    twins = eqx.tree_at(lambda m: m.weights, som, som.weights.at[:, 7].set(som.weights[:, 2]))
+    assert int(twins.bmu(twins.weights[:, 2])) == 2
+
+
 def test_som_ricker_neighbourhood_is_clipped_mexican_hat(getkey):
     som = SOMMap(2, 5, 1, key=getkey(), neighbor_function="ricker")
     h = som.neighbourhood(jnp.asarray(2), 1.0)
