@@ -32,7 +32,8 @@ import numpy as np
 
 from ngcx import viz
 from ngcx.data import load_digits, train_test_split
-from ngcx.models import TISTDP, DiehlCook, TISTDPNetwork
+from ngcx.models import DiehlCook, TISTDPNetwork
+from ngcx.plasticity import TISTDP
 
 
 # %% [markdown]

@@ -96,9 +96,9 @@ def test_som_distances_bmu_and_neighbourhood_by_hand(getkey, distance):
     assert float(som.radius) == 1.5  # max(3, 2) / 2
 
 
-def test_som_euclidean_bmu_without_the_square_root_is_the_nearest_unit(getkey):
-    """The Euclidean BMU skips |x|^2 and the square root: still the nearest prototype
-    (float64 reference), over leading batch axes, the first unit on an exact tie."""
+def test_som_euclidean_bmu_is_the_nearest_unit(getkey):
+    """The Euclidean BMU (distances from |x|^2 - 2 x.w + |w|^2, one matrix product) is the
+    nearest prototype (float64 reference), over leading batch axes, the first on a tie."""
     som = SOMMap(16, 5, 4, key=getkey())
     x = jax.random.uniform(getkey(), (3, 50, 16))
     W = np.asarray(som.weights, np.float64)

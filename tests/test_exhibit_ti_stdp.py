@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngcx.models import TISTDP, TISTDPNetwork, classify_by_winner
+from ngcx.models import TISTDPNetwork, classify_by_winner
+from ngcx.plasticity import TISTDP
 from ngcx.synapses import DenseSynapse
 from ngcx.training._data import load_dataset
 from ngcx.training._fit import fit

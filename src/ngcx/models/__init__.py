@@ -47,7 +47,6 @@ from ._sparse_coding import (
     orientation_selectivity as orientation_selectivity,
 )
 from ._ti_stdp import (
-    TISTDP as TISTDP,
     TIState as TIState,
     TISTDPNetwork as TISTDPNetwork,
     classify_by_winner as classify_by_winner,
@@ -89,7 +88,6 @@ __all__ = [
     "hoyer_sparsity",
     "localisation",
     "orientation_selectivity",
-    "TISTDP",
     "TISTDPNetwork",
     "TIState",
     "classify_by_winner",

@@ -5,7 +5,8 @@ optax transforms, and ngc-learn's plastic-synapse constructors as thin builders.
   :class:`EventSTDP`, :class:`MSTDPET`, :class:`BCM` (threshold state), :class:`Oja`,
   :class:`GerstnerHebbian`, :class:`PairSTDP`, :class:`InhibitorySTDP`,
   :class:`REINFORCE` (:class:`REINFORCEState`); ``rule(synapse, *activity)`` returns updates shaped
-  like any dense, conv or deconv synapse.
+  like any dense, conv or deconv synapse. :class:`TISTDP` (time-integrated STDP, from
+  times of last spike) serves dense synapses, one sample at a time.
 - Transforms (``optax.GradientTransformation``): :func:`scale_by_soft_bound`,
   :func:`scale_by_sign`, :func:`add_decay`, :func:`add_prior`, :func:`add_leak`,
   :func:`clip_weights`, :func:`keep_nonnegative`, :func:`mask_weights`,
@@ -81,6 +82,7 @@ from ._rules import (
 )
 from ._rules_rate import BCM as BCM, GerstnerHebbian as GerstnerHebbian, Oja as Oja
 from ._rules_spike import InhibitorySTDP as InhibitorySTDP, PairSTDP as PairSTDP
+from ._rules_ti import TISTDP as TISTDP
 from ._transforms import (
     add_decay as add_decay,
     add_leak as add_leak,
@@ -156,6 +158,7 @@ __all__ = [
     "GerstnerHebbian",
     "PairSTDP",
     "InhibitorySTDP",
+    "TISTDP",
     "REINFORCE",
     "REINFORCEState",
     "BCMSynapse",

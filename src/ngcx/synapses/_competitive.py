@@ -275,19 +275,6 @@ class SOMMap(AbstractCompetitiveSynapse):
         """$-d(x)$."""
         return -self.distances(x)
 
-    def bmu(self, x: Float[Array, "*batch n_in"]) -> Int[Array, "*batch"]:
-        r"""The best-matching unit $c(x) = \arg\min_j d_j(x)$ (the first on ties). For the
-        Euclidean distance it is $\arg\min_j (\lVert w_j\rVert^2 - 2\,x\cdot w_j)$: the
-        same unit (the square root is monotone and $\lVert x\rVert^2$ is common to all
-        units) for one matrix product and no square root (measured with
-        ``python benchmarks/som.py``)."""
-        if self.distance_function != "euclidean":
-            return jnp.argmax(self.scores(x), axis=-1)
-        self._check_width(x, self.shape[0], "x")
-        W = self.weights
-        xw = x @ W
-        return jnp.argmin(_pad(jnp.sum(W * W, axis=0), xw.ndim) - 2.0 * xw, axis=-1)
-
     def neighbourhood(
         self, bmu: Int[ArrayLike, "*batch"], radius: Any = None
     ) -> Float[Array, "*batch n_units"]:

@@ -1,6 +1,6 @@
 r"""``ngcx train ti-stdp``: a two-layer spiking network learning digits without labels by
 time-integrated STDP (ngc-museum's ``time-integrated-stdp``, Gebhardt & Ororbia 2024,
-Case 1; model :class:`ngcx.models.TISTDPNetwork`, rule :class:`ngcx.models.TISTDP`).
+Case 1; model :class:`ngcx.models.TISTDPNetwork`, rule :class:`ngcx.plasticity.TISTDP`).
 
 Each sample is shown for ``T`` steps of ``dt`` ms as Poisson spikes, both synapses learning
 at every step (online: a step runs through its batch one sample at a time, on one device).
@@ -22,7 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import plasticity
-from ..models import TISTDP, DiehlCook, TISTDPNetwork, classify_by_winner
+from ..models import DiehlCook, TISTDPNetwork, classify_by_winner
+from ..plasticity import TISTDP
 from ._config import TrainConfig, check_fields, field
 from ._task import AbstractTask, Run
 
