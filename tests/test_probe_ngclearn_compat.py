@@ -12,8 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ngcx import analysis
 from ngcx.analysis import AttentiveProbe, KMeansProbe, KNNProbe, LinearProbe
+from ngcx.analysis._common import _is_key
 
 
 KEYS = (jax.random.PRNGKey, jax.random.key)  # legacy uint32[2] and typed keys
@@ -31,7 +31,7 @@ def _separable(n: int = 32, seq: int = 1, width: int = 2, seed: int = 0):
 
 
 def test_key_detection():
-    is_key = analysis._is_key
+    is_key = _is_key
     assert is_key(jax.random.key(0)) and is_key(jax.random.PRNGKey(0))
     assert is_key(np.zeros(2, np.uint32))
     assert not is_key(split(jax.random.key(0), 2))  # a batch of keys is not a key
