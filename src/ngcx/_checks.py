@@ -8,6 +8,15 @@ import numpy as np
 from jaxtyping import Array, ArrayLike
 
 
+def int_arg(value: Any, name: str, minimum: int) -> int:
+    """``value`` as a Python int >= ``minimum`` (``ValueError`` naming `name` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
+    return int(value)
+
+
 def concrete_float(value: Any) -> float | None:
     """``float(value)`` when ``value`` is concrete, ``None`` when it is traced."""
     try:

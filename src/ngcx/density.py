@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import check_nonnegative, float_array
+from ._checks import check_nonnegative, float_array, int_arg
 from ._custom_types import Key
 from ._debug import check_traced_domain
 from ._params import is_concrete, param
@@ -30,15 +30,6 @@ from ._params import is_concrete, param
 __all__ = ["Mixture", "GaussianMixture", "BernoulliMixture", "ExponentialMixture", "kmeans"]
 
 M = TypeVar("M", bound="Mixture")
-
-
-def _int_arg(value: Any, name: str, minimum: int) -> int:
-    """``value`` as a Python int >= ``minimum`` (``ValueError`` naming `name` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _data(X: ArrayLike, name: str = "X", *, width: int | None = None) -> Array:
@@ -68,8 +59,8 @@ def kmeans(X: Float[ArrayLike, "n d"], K: int, key: Key, n_iter: int = 20) -> Ar
     `X`: finite, non-empty ``(N, D)`` data; `K`: an int in ``[1, N]``; `n_iter`: an
     int >= 0 (Lloyd iterations)."""
     x = _data(X)
-    K = _int_arg(K, "K", 1)
-    n_iter = _int_arg(n_iter, "n_iter", 0)
+    K = int_arg(K, "K", 1)
+    n_iter = int_arg(n_iter, "n_iter", 0)
     if K > x.shape[0]:
         raise ValueError(f"`K`={K} must not exceed the {x.shape[0]} samples (rows) of `X`.")
     centres = x[jax.random.choice(key, x.shape[0], (K,), replace=False)]
@@ -207,7 +198,7 @@ class Mixture(eqx.Module):
         """Draw ``n_samples`` (an int >= 0; from component ``mode_j`` when
         ``0 <= mode_j < K``, from the mixture when ``mode_j < 0``)."""
         self._check_fitted()
-        n_samples = _int_arg(n_samples, "n_samples", 0)
+        n_samples = int_arg(n_samples, "n_samples", 0)
         if isinstance(mode_j, bool) or not isinstance(mode_j, int | np.integer):
             raise ValueError(f"`mode_j` must be an int, got {mode_j!r}.")
         assert self.pi is not None

@@ -10,14 +10,13 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, ArrayLike
 
-from .._checks import float_array
+from .._checks import float_array, int_arg
 from .._custom_types import Key
 from .._params import bcast, is_static_zero, param
 from ..activations import gelu
 from ._common import (
     _check_dev,
     _fit_epochs,
-    _int_arg,
     _is_key,
     _ngclearn_fit,
     _ngclearn_update,
@@ -216,7 +215,7 @@ class AttentiveProbe(eqx.Module):
                 f"`dkey` must be a JAX PRNG key (jax.random.key or jax.random.PRNGKey), got "
                 f"{dkey!r}."
             )
-        _int_arg(dev_batch_size, "dev_batch_size", 1)
+        int_arg(dev_batch_size, "dev_batch_size", 1)
         for name, v in (
             ("input_dim", input_dim),
             ("out_dim", out_dim),

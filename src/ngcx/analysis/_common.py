@@ -14,7 +14,7 @@ import numpy as np
 import optax
 from jaxtyping import Array, ArrayLike
 
-from .._checks import float_array
+from .._checks import float_array, int_arg
 from .._custom_types import Key
 
 
@@ -28,15 +28,6 @@ def _pool(codes: ArrayLike, name: str = "codes", width: int | None = None) -> Ar
     if x.size == 0:
         raise ValueError(f"`{name}` must not be empty, got shape {x.shape}.")
     return jnp.mean(x, axis=1) if x.ndim == 3 else x
-
-
-def _int_arg(value: Any, name: str, minimum: int) -> int:
-    """``value`` as a Python int >= ``minimum`` (``ValueError`` naming `name` otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be an int >= {minimum}, got {value!r}.")
-    return int(value)
 
 
 def _targets(targets: ArrayLike, n: int, out_dim: int, name: str = "targets") -> Array:
@@ -115,7 +106,7 @@ def _fit_epochs(
             f"`codes` and `targets` must have one row per sample, got shapes {x.shape} and "
             f"{t.shape}."
         )
-    n_iter = _int_arg(n_iter, "n_iter", 1)
+    n_iter = int_arg(n_iter, "n_iter", 1)
     if batch_size is not None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
@@ -254,7 +245,7 @@ def _bind_ngclearn(
         )
     for name in ("source_seq_length", "input_dim", "out_dim", "batch_size", "dev_batch_size"):
         if name in bound:
-            bound[name] = _int_arg(bound[name], name, 1)
+            bound[name] = int_arg(bound[name], name, 1)
     return bound
 
 

@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike
 
+from .._checks import int_arg
 from .._custom_types import Key
 from ..density import kmeans
 from ._common import (
@@ -16,7 +17,6 @@ from ._common import (
     _bind_ngclearn,
     _check_dev,
     _flat,
-    _int_arg,
     _int_labels,
     _ngclearn_call,
     _pool,
@@ -122,9 +122,9 @@ class KMeansProbe:
                 return n_clusters, key, n_iter
 
             n_clusters, key, n_iter = ngcx(*args, **kwargs)
-            self.n_clusters = _int_arg(n_clusters, "n_clusters", 1)
+            self.n_clusters = int_arg(n_clusters, "n_clusters", 1)
             self.key = key
-            self.n_iter = _int_arg(n_iter, "n_iter", 0)
+            self.n_iter = int_arg(n_iter, "n_iter", 0)
         self.centres: Array | None = None
         self.cluster_labels: np.ndarray | None = None
 
@@ -229,7 +229,7 @@ class KMeansProbe:
         xf = self._codes(x, "dataset[0]")
         lab = self._int_targets(y, xf.shape[0], "dataset[1]")
         self.key = self._next_key()
-        self.n_iter = _int_arg(n_iter, "n_iter", 0)
+        self.n_iter = int_arg(n_iter, "n_iter", 0)
         self.cluster(xf, lab)
         if dev_dataset is not None:
             dx, dy = _check_dev(dev_dataset)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, ArrayLike
 
-from .._checks import check_positive
+from .._checks import check_positive, int_arg
 from .._custom_types import Key
 from ._common import (
     _MISSING,
@@ -18,7 +18,6 @@ from ._common import (
     _check_dev,
     _fit_epochs,
     _flat,
-    _int_arg,
     _ngclearn_call,
     _ngclearn_fit,
     _ngclearn_update,
@@ -164,8 +163,8 @@ class LinearProbe(eqx.Module):
             self.source_seq_length = None
 
     def _init(self, input_dim: int, out_dim: int, key: Key, use_LN: bool, use_softmax: bool):
-        input_dim = _int_arg(input_dim, "input_dim", 1)
-        out_dim = _int_arg(out_dim, "out_dim", 1)
+        input_dim = int_arg(input_dim, "input_dim", 1)
+        out_dim = int_arg(out_dim, "out_dim", 1)
         self.weights = jax.random.normal(key, (input_dim, out_dim)) / jnp.sqrt(input_dim)
         self.biases = jnp.zeros((out_dim,))
         self.use_LN = bool(use_LN)
@@ -277,7 +276,7 @@ class LinearProbe(eqx.Module):
         """
         x = self._codes(codes)
         t = _targets(targets, x.shape[0], self.weights.shape[1])
-        n_iter = _int_arg(n_iter, "n_iter", 1)
+        n_iter = int_arg(n_iter, "n_iter", 1)
         check_positive(eta, "eta")
         if batch_size is None and dev_dataset is None:
             opt = optax.adam(eta)
